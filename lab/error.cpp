@@ -1,0 +1,9 @@
+#include "lab/error.h"
+
+#include <cstring>
+
+namespace netlab {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+}  // namespace netlab

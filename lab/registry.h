@@ -1,0 +1,41 @@
+// Step kinds by name: factories for actions and probes, and undo handlers for journal records.
+// steps/ fills it (steps::register_all); the engine looks names up and knows nothing else of them.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lab/action.h"
+#include "lab/params.h"
+
+namespace netlab::lab {
+
+using ActionFactory = std::function<std::unique_ptr<Action>(const Params&)>;
+using ProbeFactory = std::function<std::unique_ptr<Probe>(const Params&)>;
+using UndoHandler = std::function<void(Context&, const Record&)>;
+
+class Registry {
+public:
+    void add_action(const std::string& kind, ActionFactory f);
+    void add_probe(const std::string& kind, ProbeFactory f);
+    void add_undo(const std::string& kind, UndoHandler h);
+
+    // Throw UsageError("<where>: unknown action kind 'x' (did you mean 'y'?)").
+    std::unique_ptr<Action> make_action(const std::string& kind, const Params& p) const;
+    std::unique_ptr<Probe> make_probe(const std::string& kind, const Params& p) const;
+    // Throws Error when no handler is registered for the record's kind.
+    void undo(Context& ctx, const Record& r) const;
+
+    std::vector<std::string> action_kinds() const;
+    std::vector<std::string> probe_kinds() const;
+
+private:
+    std::map<std::string, ActionFactory> actions_;
+    std::map<std::string, ProbeFactory> probes_;
+    std::map<std::string, UndoHandler> undo_;
+};
+
+}  // namespace netlab::lab

@@ -1,0 +1,44 @@
+// A tutorial is data (tutorials/*.toml): steps with an id, a title, an explanation, actions and
+// probes. Loading checks the whole file before anything runs: syntax, required fields, duplicate
+// step ids, unknown kinds and each action's parameters (the factories validate them).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lab/registry.h"
+
+namespace netlab::lab {
+
+struct Step {
+    std::string id;
+    std::string title;
+    std::string explain;                   // netlab's own words: what and why
+    std::vector<std::string> try_this;     // commands a learner can type afterwards
+    std::vector<std::unique_ptr<Action>> actions;
+    std::vector<std::unique_ptr<Probe>> probes;
+    std::string where;                     // file:line of the step
+};
+
+struct Tutorial {
+    std::string name;     // file stem, e.g. "article"
+    std::string title;
+    std::string source;   // the article or text it replays
+    std::filesystem::path file;
+    std::vector<Step> steps;
+
+    const Step* find(const std::string& id) const;
+    int index_of(const std::string& id) const;  // -1 when absent
+    std::vector<std::string> ids() const;
+};
+
+// Throws UsageError("<file>:<line>:<col>: <message>") for anything malformed.
+Tutorial load_tutorial(const std::filesystem::path& file, const Registry& reg);
+
+// Where tutorials are looked for: $NETLAB_TUTORIALS, then next to the binary, then the installed
+// data directory. `name` may also be a path to a .toml file.
+std::filesystem::path find_tutorial(const std::string& name, const std::filesystem::path& self_exe);
+
+}  // namespace netlab::lab
