@@ -55,6 +55,14 @@ struct Context {
         journal->confirm(seq);
         Journal::maybe_fault();
     }
+    // The same, for a change whose make() returns data learnt while making it (merged into the record).
+    template <class F>
+    void change_learning(const std::string& kind, RecordData data, F&& make) {
+        uint64_t seq = journal->record(step, kind, std::move(data));
+        RecordData learnt = make();
+        journal->confirm(seq, learnt);
+        Journal::maybe_fault();
+    }
 };
 
 class Action {
@@ -66,6 +74,13 @@ public:
     virtual std::vector<std::string> commands(const LabNames& n) const = 0;
     virtual void apply(Context& ctx) = 0;
     virtual std::vector<Check> verify(Context& ctx) = 0;
+    // The kernel objects whose state this action decides ("sysctl:netlab:net.ipv4.ip_forward",
+    // "rules:netlab"). When a later applied step has an action with the same key, `netlab verify`
+    // checks only the later one: its state supersedes this one's.
+    virtual std::vector<std::string> keys(const LabNames& n) const {
+        (void)n;
+        return {};
+    }
 };
 
 class Probe {

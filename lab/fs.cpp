@@ -1,1 +1,83 @@
-// (to be written)
+#include "lab/fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "lab/error.h"
+
+namespace netlab::lab {
+
+namespace fs = std::filesystem;
+
+std::optional<std::string> read_file(const fs::path& p) {
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return std::nullopt;
+        throw Error("read " + p.string() + ": " + errno_text(errno));
+    }
+    std::string out;
+    char buf[8192];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            ::close(fd);
+            throw Error("read " + p.string() + ": " + errno_text(e));
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+static void fsync_dir(const fs::path& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
+}
+
+void write_file_atomic(const fs::path& p, const std::string& bytes, unsigned mode) {
+    fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    std::string tmpl = (dir / ("." + p.filename().string() + ".XXXXXX")).string();
+    int fd = ::mkstemp(tmpl.data());
+    if (fd < 0) throw Error("write " + p.string() + ": " + errno_text(errno));
+    auto fail = [&](const char* what) {
+        int e = errno;
+        ::close(fd);
+        ::unlink(tmpl.c_str());
+        throw Error(std::string(what) + " " + p.string() + ": " + errno_text(e));
+    };
+    size_t off = 0;
+    while (off < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail("write");
+        }
+        off += static_cast<size_t>(n);
+    }
+    if (::fchmod(fd, mode) != 0) fail("chmod");
+    if (::fsync(fd) != 0) fail("fsync");
+    ::close(fd);
+    if (::rename(tmpl.c_str(), p.c_str()) != 0) {
+        int e = errno;
+        ::unlink(tmpl.c_str());
+        throw Error("rename " + tmpl + " to " + p.string() + ": " + errno_text(e));
+    }
+    fsync_dir(dir);
+}
+
+void remove_file(const fs::path& p) {
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT)
+        throw Error("remove " + p.string() + ": " + errno_text(errno));
+}
+
+}  // namespace netlab::lab

@@ -47,6 +47,8 @@ public:
 
     uint64_t record(const std::string& step, const std::string& kind, RecordData data);  // saved, pending
     void confirm(uint64_t seq);
+    // Confirms and adds what was learnt while making the change (e.g. the pid of a started pod).
+    void confirm(uint64_t seq, const RecordData& learnt);
     void erase(uint64_t seq);
 
     std::string meta(const std::string& key) const;

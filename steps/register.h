@@ -1,0 +1,24 @@
+// Puts every step kind of steps/ into a Registry: actions, probes and their undo handlers.
+#pragma once
+
+#include "lab/registry.h"
+
+namespace netlab::steps {
+
+void register_all(lab::Registry& reg);
+
+// One per file, each registering its kinds.
+void register_netns(lab::Registry& reg);
+void register_bridge(lab::Registry& reg);
+void register_veth(lab::Registry& reg);
+void register_link(lab::Registry& reg);
+void register_address(lab::Registry& reg);
+void register_route(lab::Registry& reg);
+void register_sysctl(lab::Registry& reg);
+void register_resolv_conf(lab::Registry& reg);
+void register_rules(lab::Registry& reg);
+void register_bridge_port(lab::Registry& reg);
+void register_pod(lab::Registry& reg);
+void register_probes(lab::Registry& reg);
+
+}  // namespace netlab::steps
