@@ -1,1 +1,226 @@
+// The whole product, as a learner uses it: the netlab binary builds the article's network in real
+// namespaces, verifies it with real traffic and undoes it. The real ip, bridge, iptables-nft and nft
+// are the witnesses; every lab runs under its own --lab name with its own state directory and is
+// torn down by a guard even when a check fails.
 #include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "tests/integration/support.h"
+
+using namespace netlab::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kSteps = {"lab-host", "forwarding", "bridge", "netns", "dns", "veths", "routes",
+                                         "forward-accept", "masquerade", "pods", "services-chain", "virtual-ip",
+                                         "br-netfilter", "hairpin", "promisc", "service-chain", "endpoint-chain",
+                                         "random-backends"};
+const std::vector<std::string> kLogical = {"netlab", "netlab-world", "netns_dustin", "netns_leah"};
+
+// A lab under test: its own name and state directory; the destructor undoes it and then removes
+// anything of its name that is left, so a failing test leaves nothing behind.
+class TestLab {
+public:
+    explicit TestLab(const std::string& tag) : name_("t" + std::to_string(::getpid() % 100000) + tag) {
+        char tmpl[] = "/tmp/netlab-it-XXXXXX";
+        state_ = ::mkdtemp(tmpl);
+    }
+    ~TestLab() {
+        run("undo --all", 120);
+        for (auto& l : kLogical) sh("ip netns pids " + ns(l) + " 2>/dev/null | xargs -r kill -9; ip netns del " + ns(l) + " 2>/dev/null; true");
+        sh("pkill -9 -f 'netlab pod --lab " + name_ + " ' ; rm -rf /etc/netns/" + name_ + "-*; true");
+        std::error_code ec;
+        fs::remove_all(state_, ec);
+    }
+    const std::string& name() const { return name_; }
+    std::string ns(const std::string& logical) const { return name_ + "-" + logical; }
+    std::string cmd(const std::string& args) const {
+        return "NETLAB_STATE_DIR=" + state_.string() + " " + netlab_bin() + " --lab " + name_ + " " + args;
+    }
+    ShResult run(const std::string& args, int timeout = 180) const { return sh(cmd(args), timeout); }
+
+    // Everything the lab can have changed, read with the real tools and stripped of what changes on
+    // every re-creation (ifindex, MAC addresses, carrier state, counters).
+    std::string snapshot() const {
+        std::string out;
+        auto norm = [](std::string s) {
+            static const std::regex ifindex(R"((^|\n)\d+: )"), peer(R"(@if\d+)"), mac(R"(([0-9a-f]{2}:){5}[0-9a-f]{2})"),
+                state(R"( state [A-Za-z]+)"), carrier(R"(,?(LOWER_UP|NO-CARRIER|M-DOWN))"), nsid(R"( link-netns(id)? \S+)"),
+                counters(R"(packets \d+ bytes \d+)"), lft(R"(\s*valid_lft \S+ preferred_lft \S+)"), back(R"(\\)");
+            for (auto* re : {&ifindex}) s = std::regex_replace(s, *re, "$1");
+            for (auto* re : {&peer, &mac, &state, &carrier, &nsid, &lft, &back}) s = std::regex_replace(s, *re, "");
+            s = std::regex_replace(s, counters, "packets N bytes N");
+            return s;
+        };
+        auto present = sh("ip netns list").out;
+        for (auto& l : kLogical) {
+            std::string n = ns(l);
+            out += "== netns " + l + "\n";
+            if (!std::regex_search(present, std::regex("(^|\n)" + n + "( |\n|$)"))) {
+                out += "(absent)\n";
+                continue;
+            }
+            out += norm(sh("ip -n " + n + " -o link show").out);
+            out += norm(sh("ip -n " + n + " -4 -o addr show").out);
+            out += sh("ip -n " + n + " -4 route show table all").out;
+            out += norm(sh("bridge -n " + n + " -d link show 2>/dev/null | grep -o 'hairpin [a-z]*'").out);
+            out += sh("ip netns exec " + n + " cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/bridge/bridge-nf-call-iptables").out;
+            out += sh("ip netns exec " + n + " iptables-nft -t nat -S 2>&1; ip netns exec " + n + " iptables-nft -t filter -S 2>&1").out;
+            out += norm(sh("ip netns exec " + n + " nft list ruleset 2>&1").out);
+        }
+        out += "== files\n" + sh("cd /etc/netns 2>/dev/null && find . -path './" + name_ + "-*' -printf '%p %m\\n' -exec cat {} \\; 2>/dev/null | sort").out;
+        out += "== etc/netns exists: " + std::string(fs::exists("/etc/netns") ? "yes" : "no") + "\n";
+        out += "== pods\n" + sh("pgrep -af 'netlab pod --lab " + name_ + " ' | sed 's/^[0-9]* //' | sed 's/^[^ ]*netlab /netlab /' | sort").out;
+        return out;
+    }
+
+private:
+    std::string name_;
+    fs::path state_;
+};
+
+std::string first_diff(const std::string& a, const std::string& b) {
+    std::istringstream ia(a), ib(b);
+    std::string la, lb;
+    int n = 0;
+    while (true) {
+        bool ga = static_cast<bool>(std::getline(ia, la)), gb = static_cast<bool>(std::getline(ib, lb));
+        ++n;
+        if (!ga && !gb) return "";
+        if (!ga || !gb || la != lb)
+            return "line " + std::to_string(n) + ":\n  expected: " + (ga ? la : "<end>") + "\n  observed: " + (gb ? lb : "<end>");
+    }
+}
+
+}  // namespace
+
+TEST_CASE("run --until pods builds and verifies the article's network; undo --all leaves nothing") {
+    const std::string root_before = root_fingerprint();
+    bool etc_netns_before = fs::exists("/etc/netns");
+    {
+        TestLab lab("a");
+        const std::string empty = lab.snapshot();
+        auto r = lab.run("run --until pods");
+        INFO(r.out);
+        REQUIRE(r.rc == 0);
+        CHECK(r.out.find("\u2717") == std::string::npos);
+        // Independent witnesses of what the article says should exist.
+        CHECK(sh("ip -n " + lab.ns("netlab") + " -o link show bridge_home").out.find("bridge_home") != std::string::npos);
+        CHECK(sh("ip -n " + lab.ns("netlab") + " -o link show veth_dustin").out.find("master bridge_home") != std::string::npos);
+        CHECK(sh("ip -n " + lab.ns("netns_dustin") + " -4 -o addr show veth_ns_dustin").out.find("10.0.0.11/24") != std::string::npos);
+        CHECK(sh("ip -n " + lab.ns("netns_leah") + " route show default").out.find("default via 10.0.0.1") != std::string::npos);
+        CHECK(sh("ip netns exec " + lab.ns("netlab") + " cat /proc/sys/net/ipv4/ip_forward").out == "1\n");
+        CHECK(sh("cat /etc/netns/" + lab.ns("netns_dustin") + "/resolv.conf").out == "nameserver 8.8.8.8\n");
+        auto filter = sh("ip netns exec " + lab.ns("netlab") + " iptables-nft -t filter -S").out;
+        CHECK(filter.find("-A FORWARD -i bridge_home -j ACCEPT\n-A FORWARD -o bridge_home -j ACCEPT") != std::string::npos);
+        auto nat = sh("ip netns exec " + lab.ns("netlab") + " iptables-nft -t nat -S").out;
+        CHECK(nat.find("-A POSTROUTING -s 10.0.0.0/24 -j MASQUERADE") != std::string::npos);
+        // Real traffic with the real curl, as the article does.
+        auto c1 = sh("ip netns exec " + lab.ns("netlab") + " curl -s --max-time 3 10.0.0.11:8080");
+        CHECK(c1.out.find("pod netns_dustin at 10.0.0.11:8080") != std::string::npos);
+        auto c2 = sh("ip netns exec " + lab.ns("netns_dustin") + " curl -s --max-time 3 10.0.0.21:8080");
+        CHECK(c2.out.find("pod netns_leah at 10.0.0.21:8080 saw client 10.0.0.11:") != std::string::npos);
+        // Running again changes nothing and says so.
+        auto again = lab.run("run --until pods");
+        CHECK(again.rc == 0);
+        CHECK(again.out.find("already applied") != std::string::npos);
+        // netlab verify reads the kernel back.
+        auto v = lab.run("verify");
+        INFO(v.out);
+        CHECK(v.rc == 0);
+        auto u = lab.run("undo --all");
+        INFO(u.out);
+        CHECK(u.rc == 0);
+        CHECK(first_diff(empty, lab.snapshot()) == "");
+    }
+    CHECK(fs::exists("/etc/netns") == etc_netns_before);
+    CHECK(first_diff(root_before, root_fingerprint()) == "");
+}
+
+TEST_CASE("for every step X: run --until X; undo returns exactly to the state after the step before X") {
+    const std::string root_before = root_fingerprint();
+    {
+        TestLab lab("w");
+        std::vector<std::string> snaps = {lab.snapshot()};
+        for (size_t i = 0; i < kSteps.size(); ++i) {
+            CAPTURE(kSteps[i]);
+            auto r = lab.run("run --until " + kSteps[i]);
+            INFO(r.out);
+            REQUIRE(r.rc == 0);
+            snaps.push_back(lab.snapshot());
+            CHECK(snaps[i + 1] != snaps[i]);  // every step changes something a witness can see
+            auto u = lab.run("undo");
+            INFO(u.out);
+            REQUIRE(u.rc == 0);
+            CHECK(first_diff(snaps[i], lab.snapshot()) == "");
+            auto again = lab.run("run --until " + kSteps[i] + " --no-verify");
+            REQUIRE(again.rc == 0);
+            CHECK(first_diff(snaps[i + 1], lab.snapshot()) == "");
+        }
+        auto u = lab.run("undo --all");
+        CHECK(u.rc == 0);
+        CHECK(first_diff(snaps[0], lab.snapshot()) == "");
+    }
+    CHECK(first_diff(root_before, root_fingerprint()) == "");
+}
+
+TEST_CASE("from every prefix of the step list, undo --all leaves no namespace, file or pod") {
+    const std::string root_before = root_fingerprint();
+    {
+        TestLab lab("p");
+        const std::string empty = lab.snapshot();
+        for (auto& s : kSteps) {
+            CAPTURE(s);
+            auto r = lab.run("run --no-verify --until " + s);
+            INFO(r.out);
+            REQUIRE(r.rc == 0);
+            auto u = lab.run("undo --all");
+            INFO(u.out);
+            REQUIRE(u.rc == 0);
+            CHECK(first_diff(empty, lab.snapshot()) == "");
+        }
+    }
+    CHECK(first_diff(root_before, root_fingerprint()) == "");
+}
+
+TEST_CASE("two labs run at once and undo independently") {
+    TestLab a("x"), b("y");
+    auto both = sh("(" + a.cmd("run --until pods") + " > /tmp/nl-two-" + a.name() + " 2>&1 & " + b.cmd("run --until pods") +
+                   "; echo b=$?; wait $!; echo a=$?; cat /tmp/nl-two-" + a.name() + "; rm -f /tmp/nl-two-" + a.name() + ")", 240);
+    INFO(both.out);
+    CHECK(both.out.find("b=0") != std::string::npos);
+    CHECK(both.out.find("a=0") != std::string::npos);
+    CHECK(a.run("verify").rc == 0);
+    CHECK(b.run("verify").rc == 0);
+    CHECK(a.run("undo --all").rc == 0);
+    CHECK(sh("ip netns list").out.find(a.ns("netlab")) == std::string::npos);
+    auto vb = b.run("verify");  // b is untouched by a's undo
+    INFO(vb.out);
+    CHECK(vb.rc == 0);
+    CHECK(b.run("undo --all").rc == 0);
+    CHECK(sh("ip netns list").out.find(b.ns("netlab")) == std::string::npos);
+}
+
+TEST_CASE("the whole article replays, every verify passing, and undoes cleanly") {
+    const std::string root_before = root_fingerprint();
+    {
+        TestLab lab("f");
+        auto r = lab.run("run", 300);
+        INFO(r.out);
+        REQUIRE(r.rc == 0);
+        CHECK(r.out.find("\u2717") == std::string::npos);
+        CHECK(r.out.find("p = ") != std::string::npos);  // the balance checks print their p-values
+        auto v = lab.run("verify", 300);
+        INFO(v.out);
+        CHECK(v.rc == 0);
+        CHECK(lab.run("undo --all").rc == 0);
+    }
+    CHECK(first_diff(root_before, root_fingerprint()) == "");
+}
