@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <regex>
@@ -91,6 +92,12 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "apply the steps (up to --until STEP), verifying each");
     run->add_option("--until", until, "stop after this step");
     run->add_flag("--no-verify", no_verify, "skip the checks (faster; `netlab verify` checks later)");
+    bool step_by_step = false;
+    run->add_flag("--step-by-step", step_by_step, "pause after each step with its explanation (Enter goes on)");
+
+    std::string shell_in;
+    auto* shell = app.add_subcommand("shell", "an interactive shell in the lab host (or --in NS), prompt says where");
+    shell->add_option("--in", shell_in, "namespace: netlab (the lab host, default), netns_dustin, netns_leah, world");
 
     int undo_steps = 1;
     std::string undo_to;
@@ -177,7 +184,37 @@ int main(int argc, char** argv) {
         }
         if (run->parsed()) {
             need_root("run");
-            return runner.run({until, !no_verify});
+            lab::RunOptions ro{until, !no_verify, {}};
+            if (step_by_step && ::isatty(STDIN_FILENO)) {
+                ro.after_step = [&](const lab::Step& s) {
+                    std::cout << "\n" << s.explain;
+                    if (!s.try_this.empty()) {
+                        std::cout << "Try this (in another terminal):\n";
+                        for (auto& t : s.try_this) std::cout << "  " << t << "\n";
+                    }
+                    std::cout << "\n[Enter] for the next step, Ctrl-D to stop here " << std::flush;
+                    std::string line;
+                    if (!std::getline(std::cin, line)) throw Error("stopped after '" + s.id + "' (the lab stays as it is)");
+                    std::cout << "\n";
+                };
+            }
+            return runner.run(ro);
+        }
+        if (shell->parsed()) {
+            need_root("shell");
+            std::string real = resolve_ns(names, shell_in);
+            fs::path rc = state_root() / lab_name / "shellrc";
+            fs::create_directories(rc.parent_path());
+            std::string label = real == names.ns(lab::LabNames::kHost) ? "lab host " + real : real;
+            std::ofstream(rc) << "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n[ -f ~/.bashrc ] && . ~/.bashrc\n"
+                              << "PS1='(netlab: " << label << ") \\w\\$ '\n"
+                              << "echo \"netlab: a shell in " << label << "; the article's commands work here. exit or Ctrl-D leaves.\"\n";
+            ::setenv("NETLAB_NETNS", real.c_str(), 1);
+            net::netns_enter_for_exec(real);
+            std::string rcs = rc.string();
+            const char* av[] = {"bash", "--rcfile", rcs.c_str(), "-i", nullptr};
+            ::execvp("bash", const_cast<char* const*>(av));
+            throw Error("exec bash in netns " + real + ": " + errno_text(errno));
         }
         if (undo->parsed()) {
             need_root("undo");

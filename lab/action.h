@@ -74,6 +74,9 @@ public:
     virtual std::vector<std::string> commands(const LabNames& n) const = 0;
     virtual void apply(Context& ctx) = 0;
     virtual std::vector<Check> verify(Context& ctx) = 0;
+    // Before `run` changes anything: throws Error when an object this action would make already
+    // exists and is not the lab's (e.g. a netns_dustin made by hand). Must not change anything.
+    virtual void preflight(Context& ctx) { (void)ctx; }
     // The kernel objects whose state this action decides ("sysctl:netlab:net.ipv4.ip_forward",
     // "rules:netlab"). When a later applied step has an action with the same key, `netlab verify`
     // checks only the later one: its state supersedes this one's.

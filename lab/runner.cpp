@@ -228,6 +228,11 @@ int Runner::run(const RunOptions& o) {
              << (names_.lab == "default" ? "" : " --lab " + names_.lab) << "\n";
         return 0;
     }
+    // Conflicts are found before anything changes: objects of the steps to apply that exist already.
+    for (int i = static_cast<int>(done); i <= target; ++i) {
+        im.ctx.step = t_.steps[i].id;
+        for (auto& a : t_.steps[i].actions) a->preflight(im.ctx);
+    }
     if (im.journal.meta("tutorial").empty()) im.journal.set_meta("tutorial", t_.name);
     for (int i = 0; i <= target; ++i) {
         const Step& s = t_.steps[i];
@@ -271,6 +276,7 @@ int Runner::run(const RunOptions& o) {
                  << "netlab undo.\n";
             return 1;
         }
+        if (o.after_step && i < target) o.after_step(s);
     }
     return 0;
 }

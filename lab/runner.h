@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -17,6 +18,8 @@ namespace netlab::lab {
 struct RunOptions {
     std::string until;      // "" = all steps
     bool verify = true;
+    // Called after each step applied and verified (e.g. to pause with its explanation).
+    std::function<void(const Step&)> after_step;
 };
 
 struct UndoOptions {

@@ -28,7 +28,9 @@ public:
     }
     std::vector<std::string> keys(const LabNames& n) const override { return {"netns:" + n.ns(name_)}; }
 
-    void apply(Context& ctx) override {
+    void preflight(Context& ctx) override { refuse_existing(ctx); }
+
+    void refuse_existing(Context& ctx) const {
         const std::string real = ctx.names.ns(name_);
         if (net::netns_exists(real))
             throw Error("create netns " + real + ": it exists already and this lab did not make it",
@@ -36,6 +38,11 @@ public:
                             ? "run a separate lab beside it with --lab NAME, or remove the leftover (ip netns del " +
                                   real + ") if it is yours"
                             : "choose another --lab name, or remove the leftover (ip netns del " + real + ")");
+    }
+
+    void apply(Context& ctx) override {
+        const std::string real = ctx.names.ns(name_);
+        refuse_existing(ctx);
         ctx.change("netns", {{"name", real}}, [&] { net::netns_create(real); });
         net::Rtnl rt(real);
         rt.set_up("lo", true);
