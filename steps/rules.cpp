@@ -63,8 +63,10 @@ public:
             }
         }
         if (normalized(next) == normalized(current)) return;
+        // Programmed in canonical chain order, so the kernel's order depends on the rules alone and
+        // undo gives back the very same listing.
         ctx.change("rules", {{"ns", real}, {"prior", serialize_rules(current)}, {"after", serialize_rules(next)}},
-                   [&] { net::nft_replace(real, next, kTables); });
+                   [&] { net::nft_replace(real, normalized(next), kTables); });
     }
 
     std::vector<Check> verify(Context& ctx) override {
@@ -158,7 +160,7 @@ void register_rules(lab::Registry& reg) {
     reg.add_undo("rules", [](Context&, const lab::Record& r) {
         const std::string& ns = r.data.at("ns");
         if (!net::netns_exists(ns)) return;
-        net::nft_replace(ns, deserialize_rules(r.data.at("prior")), kTables);
+        net::nft_replace(ns, normalized(deserialize_rules(r.data.at("prior"))), kTables);
     });
 }
 

@@ -50,12 +50,33 @@ public:
     // every re-creation (ifindex, MAC addresses, carrier state, counters).
     std::string snapshot() const {
         std::string out;
+        // Carrier flags and the qdisc are kernel artifacts, not configuration: a link that was ever up
+        // keeps "noqueue" after it goes down again, and carrier follows the peer.
         auto norm = [](std::string s) {
+            static const std::regex flags(R"(<([^>]*)>)");
+            std::string kept;
+            std::sregex_iterator it(s.begin(), s.end(), flags), end;
+            size_t last = 0;
+            for (; it != end; ++it) {
+                kept += s.substr(last, it->position() - last);
+                std::string list = (*it)[1], outl;
+                size_t start = 0;
+                while (start <= list.size()) {
+                    size_t comma = list.find(',', start);
+                    std::string f = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+                    if (!f.empty() && f != "LOWER_UP" && f != "NO-CARRIER" && f != "M-DOWN") outl += (outl.empty() ? "" : ",") + f;
+                    if (comma == std::string::npos) break;
+                    start = comma + 1;
+                }
+                kept += "<" + outl + ">";
+                last = it->position() + it->length();
+            }
+            s = kept + s.substr(last);
             static const std::regex ifindex(R"((^|\n)\d+: )"), peer(R"(@if\d+)"), mac(R"(([0-9a-f]{2}:){5}[0-9a-f]{2})"),
-                state(R"( state [A-Za-z]+)"), carrier(R"(,?(LOWER_UP|NO-CARRIER|M-DOWN))"), nsid(R"( link-netns(id)? \S+)"),
+                state(R"( state [A-Za-z]+)"), qdisc(R"( qdisc \S+)"), nsid(R"( link-netns(id)? \S+)"),
                 counters(R"(packets \d+ bytes \d+)"), lft(R"(\s*valid_lft \S+ preferred_lft \S+)"), back(R"(\\)");
             for (auto* re : {&ifindex}) s = std::regex_replace(s, *re, "$1");
-            for (auto* re : {&peer, &mac, &state, &carrier, &nsid, &lft, &back}) s = std::regex_replace(s, *re, "");
+            for (auto* re : {&peer, &mac, &state, &qdisc, &nsid, &lft, &back}) s = std::regex_replace(s, *re, "");
             s = std::regex_replace(s, counters, "packets N bytes N");
             return s;
         };
