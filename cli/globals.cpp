@@ -1,0 +1,68 @@
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "cli/cli.h"
+#include "lab/error.h"
+#include "lab/journal.h"
+#include "netutil/netns.h"
+#include "steps/register.h"
+
+namespace netlab::cli {
+
+namespace fs = std::filesystem;
+
+fs::path Globals::self_exe() const {
+    std::error_code ec;
+    auto p = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path("netlab") : p;
+}
+
+fs::path Globals::state_root() const {
+    const char* d = std::getenv("NETLAB_STATE_DIR");
+    return d ? fs::path(d) : fs::path("/run/netlab");
+}
+
+const lab::Registry& Globals::registry() {
+    if (!reg_) {
+        reg_ = std::make_unique<lab::Registry>();
+        steps::register_all(*reg_);
+    }
+    return *reg_;
+}
+
+const lab::Tutorial& Globals::tut() {
+    if (tut_) return *tut_;
+    std::string name = tutorial;
+    bool explicit_choice = tutorial_opt && tutorial_opt->count() > 0;
+    fs::path j = lab_dir() / "journal.toml";
+    if (!explicit_choice && fs::exists(j)) {
+        lab::Journal journal(j);
+        if (!journal.meta("tutorial").empty()) name = journal.meta("tutorial");
+    }
+    tut_ = std::make_unique<lab::Tutorial>(lab::load_tutorial(lab::find_tutorial(name, self_exe()), registry()));
+    return *tut_;
+}
+
+lab::Runner Globals::runner(std::ostream& out) {
+    return lab::Runner(tut(), registry(), names(), state_root(), self_exe(), out);
+}
+
+void need_root(const std::string& what) {
+    if (::geteuid() != 0)
+        throw Error("netlab " + what + " needs root: it makes network namespaces and programs netlink "
+                    "(CAP_SYS_ADMIN and CAP_NET_ADMIN)",
+                    "run it with sudo: sudo netlab " + what);
+}
+
+std::string resolve_ns(const lab::LabNames& names, std::string in) {
+    if (in.empty() || in == "host") in = lab::LabNames::kHost;
+    if (in == "world") in = std::string(lab::LabNames::kHost) + "-world";
+    std::string real = names.ns(in);
+    if (!net::netns_exists(real))
+        throw UsageError("no namespace '" + real + "' in lab '" + names.lab + "' (is the lab built? try: netlab " +
+                         (names.lab == "default" ? "" : "--lab " + names.lab + " ") + "run)");
+    return real;
+}
+
+}  // namespace netlab::cli
