@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
     cli::CommandTable table;
     cli::add_lab_commands(app, table);
     cli::add_namespace_commands(app, table);
+    cli::add_quiz_commands(app, table);
+    cli::add_view_commands(app, table);
+    cli::add_script_command(app, table);
+    cli::add_maintenance_commands(app, table);
 
     try {
         app.parse(argc, argv);

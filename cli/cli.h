@@ -55,5 +55,9 @@ std::string resolve_ns(const lab::LabNames& names, std::string in);
 // The groups; each adds its subcommands to `app` and its handlers to `table`.
 void add_lab_commands(CLI::App& app, CommandTable& table);        // list run undo verify status explain
 void add_namespace_commands(CLI::App& app, CommandTable& table);  // exec shell curl pod
+void add_quiz_commands(CLI::App& app, CommandTable& table);       // quiz
+void add_view_commands(CLI::App& app, CommandTable& table);       // graph rules
+void add_script_command(CLI::App& app, CommandTable& table);      // script
+void add_maintenance_commands(CLI::App& app, CommandTable& table);  // reset doctor
 
 }  // namespace netlab::cli

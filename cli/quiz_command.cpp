@@ -1,0 +1,7 @@
+#include "cli/cli.h"
+
+namespace netlab::cli {
+
+void add_quiz_commands(CLI::App&, CommandTable&) {}
+
+}  // namespace netlab::cli
