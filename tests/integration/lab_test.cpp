@@ -138,6 +138,41 @@ TEST_CASE("the whole article replays, every verify passing, and undoes cleanly")
         auto v = lab.run("verify", 300);
         INFO(v.out);
         CHECK(v.rc == 0);
+        // The article's own iptables commands, typed by hand from the article, run by the real
+        // iptables-nft in a scratch namespace, must list exactly what netlab left in the lab host.
+        {
+            ScratchNetns ref("ipt");
+            const char* article[] = {
+                "--table filter --append FORWARD --in-interface bridge_home --jump ACCEPT",
+                "--table filter --append FORWARD --out-interface bridge_home --jump ACCEPT",
+                "--table nat --append POSTROUTING --source 10.0.0.0/24 --jump MASQUERADE",
+                "--table nat --new DUSTIN-SERVICES",
+                "--table nat --append PREROUTING --jump DUSTIN-SERVICES",
+                "--table nat --append OUTPUT --jump DUSTIN-SERVICES",
+                "--table nat --append DUSTIN-SERVICES --destination 10.100.100.100 --protocol tcp --match tcp --dport 8080 --jump DNAT --to-destination 10.0.0.11:8080",
+                "--table nat --new DUSTIN-SVC-HTTP",
+                "--table nat --append DUSTIN-SVC-HTTP --protocol tcp --match tcp --jump DNAT --to-destination 10.0.0.11:8080",
+                "--table nat --delete DUSTIN-SERVICES --destination 10.100.100.100 --protocol tcp --match tcp --dport 8080 --jump DNAT --to-destination 10.0.0.11:8080",
+                "--table nat --append DUSTIN-SERVICES --destination 10.100.100.100 --protocol tcp --match tcp --dport 8080 --jump DUSTIN-SVC-HTTP",
+                "--table nat --new DUSTIN-SEP-HTTP1",
+                "--table nat --append DUSTIN-SEP-HTTP1 --protocol tcp --match tcp --jump DNAT --to-destination 10.0.0.11:8080",
+                "--table nat --delete DUSTIN-SVC-HTTP --protocol tcp --match tcp --jump DNAT --to-destination 10.0.0.11:8080",
+                "--table nat --append DUSTIN-SVC-HTTP --jump DUSTIN-SEP-HTTP1",
+                "--table nat --new DUSTIN-SEP-HTTP2",
+                "--table nat --append DUSTIN-SEP-HTTP2 --protocol tcp --match tcp --jump DNAT --to-destination 10.0.0.21:8080",
+                "--table nat --insert DUSTIN-SVC-HTTP 1 --match statistic --mode random --probability 0.5 --jump DUSTIN-SEP-HTTP2",
+            };
+            for (const char* c : article) REQUIRE(ref.exec(std::string("iptables-nft ") + c).rc == 0);
+            for (const char* table : {"nat", "filter"}) {
+                CAPTURE(table);
+                auto want = ref.exec(std::string("iptables-nft -t ") + table + " -S");
+                auto got = sh("ip netns exec " + lab.ns("netlab") + " iptables-nft -t " + table + " -S");
+                REQUIRE(want.rc == 0);
+                bool has_dustin = want.out.find("DUSTIN") != std::string::npos;
+                CHECK(has_dustin == (std::string(table) == "nat"));
+                CHECK(first_diff(want.out, got.out) == "");
+            }
+        }
         CHECK(lab.run("undo --all").rc == 0);
     }
     CHECK(first_diff(root_before, root_fingerprint()) == "");

@@ -219,3 +219,45 @@ TEST_CASE("verify reads state back and reports what is missing") {
     CHECK(out2.str().find("c exists") != std::string::npos);
     CHECK(out2.str().find("observed: absent") != std::string::npos);
 }
+
+#include <sys/wait.h>
+
+#include <chrono>
+#include <thread>
+
+#include "lab/lock.h"
+
+TEST_CASE("two netlab commands on one lab never interleave: the second says who holds the lock and waits") {
+    char tmpl[] = "/tmp/netlab-lock-XXXXXX";
+    fs::path dir = ::mkdtemp(tmpl);
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        std::ostringstream sink;
+        lab::LabLock held(dir, sink);
+        (void)!::write(ready[1], "x", 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        ::_exit(0);
+    }
+    char c;
+    REQUIRE(::read(ready[0], &c, 1) == 1);
+    {
+        std::ostringstream out;
+        CHECK_THROWS_AS(lab::LabLock(dir, out, 0), Error);  // held: no waiting allowed
+        CHECK(out.str().find("pid " + std::to_string(child)) != std::string::npos);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    std::ostringstream out;
+    {
+        lab::LabLock mine(dir, out, 10);
+    }
+    auto waited = std::chrono::steady_clock::now() - t0;
+    CHECK(out.str().find("the lab is busy") != std::string::npos);
+    CHECK(waited > std::chrono::milliseconds(100));  // it really waited for the holder
+    ::waitpid(child, nullptr, 0);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    fs::remove_all(dir);
+}
