@@ -177,3 +177,40 @@ TEST_CASE("the whole article replays, every verify passing, and undoes cleanly")
     }
     CHECK(first_diff(root_before, root_fingerprint()) == "");
 }
+
+TEST_CASE("exec, shell, curl, explain and status work on a built lab") {
+    TestLab lab("c");
+    auto r = lab.run("run --until random-backends --no-verify");
+    INFO(r.out);
+    REQUIRE(r.rc == 0);
+    // exec runs in the lab host by default, and in a pod namespace with --in, resolv.conf bound over /etc.
+    auto e1 = lab.run("exec -- ip -o link show bridge_home");
+    CHECK(e1.rc == 0);
+    CHECK(e1.out.find("bridge_home") != std::string::npos);
+    auto e2 = lab.run("exec --in netns_dustin -- cat /etc/resolv.conf");
+    CHECK(e2.out == "nameserver 8.8.8.8\n");
+    auto e3 = lab.run("exec --in nowhere -- true");
+    CHECK(e3.rc == 2);
+    CHECK(e3.out.find("no namespace '" + lab.ns("nowhere") + "'") != std::string::npos);
+    // shell: an interactive bash whose prompt says where it is.
+    auto s = sh("echo 'ip -o addr show dev veth_ns_dustin; exit' | " + lab.cmd("shell --in netns_dustin"));
+    CHECK(s.out.find("10.0.0.11/24") != std::string::npos);
+    CHECK(s.out.find("(netlab: " + lab.ns("netns_dustin") + ")") != std::string::npos);
+    // curl: one new connection per request, the distribution at the end.
+    auto c = lab.run("curl -n 40 10.100.100.100:8080");
+    INFO(c.out);
+    CHECK(c.rc == 0);
+    CHECK(c.out.find("40 requests from " + lab.ns("netlab")) != std::string::npos);
+    CHECK(c.out.find("netns_dustin: ") != std::string::npos);
+    CHECK(c.out.find("netns_leah: ") != std::string::npos);
+    auto typo = lab.run("curl 10.100.100.100.8080");
+    CHECK(typo.rc == 2);
+    CHECK(typo.out.find("did you mean 10.100.100.100:8080") != std::string::npos);
+    // explain prints the generated commands; status says what is applied.
+    auto x = lab.run("explain hairpin");
+    CHECK(x.out.find("ip netns exec " + lab.ns("netlab") + " bridge link set dev veth_dustin hairpin on") !=
+          std::string::npos);
+    auto st = lab.run("status --json");
+    CHECK(st.out.find("\"state\":\"applied\"") != std::string::npos);
+    CHECK(st.out.find("\"next\":null") != std::string::npos);
+}
