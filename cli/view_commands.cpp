@@ -1,7 +1,94 @@
+// graph, rules: looking at a running lab, read from the kernel.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
 #include "cli/cli.h"
+#include "lab/error.h"
+#include "netutil/nft.h"
+#include "views/graph.h"
+#include "views/rules_view.h"
+#include "views/topology.h"
 
 namespace netlab::cli {
 
-void add_view_commands(CLI::App&, CommandTable&) {}
+namespace {
+
+struct GraphArgs {
+    std::string format;  // "" = text, or dot when --output ends in .dot or .svg
+    std::string output;
+};
+
+// The format to draw in, from --format and the --output file's extension.
+std::string graph_format(const GraphArgs& a) {
+    bool svg = a.output.ends_with(".svg"), dot_file = a.output.ends_with(".dot") || a.output.ends_with(".gv");
+    if (svg && a.format == "text")
+        throw UsageError("graph --format text --output " + a.output + ": an .svg file is drawn from DOT",
+                         "leave out --format, or use --format dot");
+    if (!a.format.empty()) return a.format;
+    return svg || dot_file ? "dot" : "text";
+}
+
+int graph(Globals& g, const GraphArgs& a) {
+    const std::string format = graph_format(a);
+    need_root("graph");
+    auto names = g.names();
+    resolve_ns(names, "");  // the lab host, or a clear "the lab is not built"
+    views::Topology topo = views::read_topology(names, views::shape_of(g.tut(), names));
+    const std::string text = format == "dot" ? views::render_dot(topo) : views::render_text(topo);
+    if (a.output.empty()) {
+        std::cout << text;
+    } else if (a.output.ends_with(".svg")) {
+        views::write_svg(text, a.output);
+        std::cout << "netlab: wrote " << a.output << "\n";
+    } else {
+        std::ofstream f(a.output);
+        if (!(f << text) || !f.flush()) throw Error("write " + a.output + ": " + errno_text(errno));
+        std::cout << "netlab: wrote " << a.output << "\n";
+    }
+    return 0;
+}
+
+struct RulesArgs {
+    std::string table;  // "" = nat and filter
+    bool watch = false;
+    int seconds = 600;
+};
+
+int rules(Globals& g, const RulesArgs& a) {
+    need_root("rules");
+    const std::string host = resolve_ns(g.names(), "");
+    std::vector<std::string> tables = a.table.empty() ? std::vector<std::string>{"nat", "filter"}
+                                                      : std::vector<std::string>{a.table};
+    if (a.watch) {
+        views::watch_rules(host, {tables, a.seconds, ::isatty(STDOUT_FILENO) == 1}, std::cout);
+        return 0;
+    }
+    std::cout << views::render_listings(net::nft_dump(host, tables), tables);
+    return 0;
+}
+
+}  // namespace
+
+void add_view_commands(CLI::App& app, CommandTable& table) {
+    auto ga = std::make_shared<GraphArgs>();
+    auto* gr = app.add_subcommand("graph", "the lab's topology as the kernel has it now: namespaces, links, bridge "
+                                           "ports, addresses, routes, pods, and the service with its endpoints");
+    gr->add_option("--format", ga->format, "text (a tree, the default) or dot (Graphviz)")
+        ->check(CLI::IsMember({"text", "dot"}));
+    gr->add_option("--output", ga->output, "write to FILE instead of the terminal; FILE.svg is drawn with Graphviz's dot");
+    table.push_back({gr, [ga](Globals& g) { return graph(g, *ga); }});
+
+    auto ra = std::make_shared<RulesArgs>();
+    auto* ru = app.add_subcommand("rules", "the lab host's rules as `iptables -L -n -v` lists them, with live counters");
+    ru->add_option("--table", ra->table, "nat or filter (default: both)")->check(CLI::IsMember({"nat", "filter"}));
+    auto* watch = ru->add_flag("--watch", ra->watch,
+                               "redraw every second, marking the rules whose counters moved (Ctrl-C stops)");
+    ru->add_option("--seconds", ra->seconds, "with --watch: stop after N seconds (default 600)")
+        ->check(CLI::Range(1, 86400))
+        ->needs(watch);
+    table.push_back({ru, [ra](Globals& g) { return rules(g, *ra); }});
+}
 
 }  // namespace netlab::cli

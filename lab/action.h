@@ -26,8 +26,6 @@ struct LabNames {
     std::string ns(const std::string& logical) const {
         return lab == "default" ? logical : lab + "-" + logical;
     }
-    // The logical name for a real namespace name of this lab, or "" when it is not one of ours.
-    std::string logical(const std::string& real) const;
     static constexpr const char* kHost = "netlab";  // logical name of the lab host namespace
 };
 

@@ -1,0 +1,230 @@
+#include "views/topology.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "lab/error.h"
+#include "netutil/netns.h"
+#include "netutil/nft.h"
+#include "netutil/unique_fd.h"
+#include "pods/http_client.h"
+#include "steps/pod.h"
+
+namespace netlab::views {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- the model
+
+std::vector<std::string> NsView::addresses_of(const std::string& l) const {
+    std::vector<std::string> out;
+    for (const auto& a : addresses)
+        if (a.link == l) out.push_back(a.cidr);
+    return out;
+}
+
+const net::LinkInfo* NsView::link(const std::string& name) const {
+    for (const auto& l : links)
+        if (l.name == name) return &l;
+    return nullptr;
+}
+
+const NsView* Topology::ns(const std::string& name) const {
+    for (const auto& n : namespaces)
+        if (n.name == name) return &n;
+    return nullptr;
+}
+
+std::optional<LinkRef> Topology::peer_of(const LinkRef& end) const {
+    for (const auto& p : veths) {
+        if (p.a == end) return p.b;
+        if (p.b == end) return p.a;
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+struct VethEnd {
+    LinkRef ref;
+    int ifindex = 0, peer = 0;
+};
+
+std::vector<VethEnd> veth_ends(const std::vector<NsView>& namespaces) {
+    std::vector<VethEnd> out;
+    for (const auto& n : namespaces)
+        for (const auto& l : n.links) {
+            auto it = n.iflink.find(l.ifindex);
+            if (l.kind == "veth" && it != n.iflink.end()) out.push_back({{n.name, l.name}, l.ifindex, it->second});
+        }
+    return out;
+}
+
+}  // namespace
+
+std::vector<VethPair> pair_veths(const std::vector<NsView>& namespaces) {
+    auto ends = veth_ends(namespaces);
+    auto names_other = [](const VethEnd& a, const VethEnd& b) { return a.peer == b.ifindex && b.peer == a.ifindex; };
+    std::vector<VethPair> out;
+    std::vector<bool> used(ends.size(), false);
+    for (size_t i = 0; i < ends.size(); ++i) {
+        if (used[i]) continue;
+        std::vector<size_t> found;
+        for (size_t j = 0; j < ends.size(); ++j)
+            if (j != i && !used[j] && names_other(ends[i], ends[j])) found.push_back(j);
+        if (found.size() != 1) continue;
+        used[i] = used[found[0]] = true;
+        out.push_back({ends[i].ref, ends[found[0]].ref});
+    }
+    return out;
+}
+
+std::optional<Backend> backend_of(const Topology& t, const std::string& target, uint16_t port) {
+    auto colon = target.find(':');
+    std::string ip = target.substr(0, colon);
+    if (colon != std::string::npos) port = static_cast<uint16_t>(std::stoi(target.substr(colon + 1)));
+    for (const auto& n : t.namespaces)
+        for (const auto& a : n.addresses) {
+            if (a.cidr.substr(0, a.cidr.find('/')) != ip) continue;
+            Backend b{n.name, {}};
+            for (const auto& p : n.pods)
+                if (p.port == port) b.pod = p.name;
+            return b;
+        }
+    return std::nullopt;
+}
+
+LabShape shape_of(const lab::Tutorial& t, const lab::LabNames& names) {
+    LabShape s;
+    s.host = names.ns(lab::LabNames::kHost);
+    s.namespaces.push_back(s.host);
+    auto add_unique = [](auto& v, const auto& x) {
+        if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+    };
+    for (const auto& step : t.steps)
+        for (const auto& a : step.actions)
+            for (const auto& k : a->keys(names)) {
+                if (k.starts_with("netns:")) add_unique(s.namespaces, k.substr(6));
+                if (!k.starts_with("pod:")) continue;
+                auto colon = k.rfind(':');
+                add_unique(s.pod_ports[k.substr(4, colon - 4)], static_cast<uint16_t>(std::stoi(k.substr(colon + 1))));
+            }
+    return s;
+}
+
+// ---------------------------------------------------------------- reading the kernel
+
+namespace {
+
+// ifindex -> iflink of every link of `real`, from a sysfs mounted inside that namespace: Rtnl does not
+// report a veth's peer. A child process enters the namespace the way `ip netns exec` does (a private
+// mount namespace with a fresh /sys), so nothing of this process or the machine changes.
+std::map<int, int> read_iflinks(const std::string& real) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) throw Error("read links of netns " + real + ": " + errno_text(errno));
+    net::UniqueFd rd(p[0]), wr(p[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) throw Error("read links of netns " + real + ": " + errno_text(errno));
+    if (pid == 0) {
+        rd.reset();
+        try {
+            net::netns_enter_for_exec(real);
+            std::string out;
+            for (const auto& e : fs::directory_iterator("/sys/class/net")) {
+                std::ifstream ix(e.path() / "ifindex"), il(e.path() / "iflink");
+                int a = 0, b = 0;
+                if (ix >> a && il >> b) out += std::to_string(a) + " " + std::to_string(b) + "\n";
+            }
+            if (::write(wr.get(), out.data(), out.size()) != static_cast<ssize_t>(out.size())) ::_exit(1);
+        } catch (...) {
+            ::_exit(1);
+        }
+        ::_exit(0);
+    }
+    wr.reset();
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw Error("read links of netns " + real + ": could not read its sysfs");
+    std::map<int, int> out;
+    std::istringstream in(text);
+    for (int a, b; in >> a >> b;) out[a] = b;
+    return out;
+}
+
+unsigned long proc_netns_inode(int pid) {
+    struct stat st {};
+    if (::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) != 0) return 0;
+    return st.st_ino;
+}
+
+int pod_pid(const std::string& lab, const std::string& name, const std::string& real) {
+    unsigned long ino = net::netns_inode(real);
+    for (int pid : steps::find_pods(lab, name))
+        if (ino && proc_netns_inode(pid) == ino) return pid;
+    return 0;
+}
+
+// The netlab pods answering on 127.0.0.1 inside `real`, on the ports the tutorial starts pods on.
+std::vector<PodView> probe_pods(const std::string& lab, const std::string& real, const std::vector<uint16_t>& ports) {
+    std::vector<PodView> out;
+    for (uint16_t port : ports) {
+        pods::HttpResult r;
+        {
+            net::NetnsGuard g(real);
+            r = pods::http_get("127.0.0.1", port, "/", std::chrono::milliseconds(1000));
+        }
+        if (r.ok && !r.pod.empty()) out.push_back({r.pod, port, pod_pid(lab, r.pod, real)});
+    }
+    return out;
+}
+
+NsView read_ns(const std::string& real, bool host) {
+    NsView v;
+    v.name = real;
+    v.lab_host = host;
+    net::Rtnl rt(real);
+    v.links = rt.links();
+    v.addresses = rt.addresses();
+    for (auto& r : rt.routes())
+        if (r.dst == "default") v.routes.push_back(r);
+    v.iflink = read_iflinks(real);
+    return v;
+}
+
+}  // namespace
+
+Topology read_topology(const lab::LabNames& names, const LabShape& shape) {
+    Topology t;
+    t.lab = names.lab;
+    if (!net::netns_exists(shape.host))
+        throw Error("show lab '" + names.lab + "': it is not built (there is no namespace " + shape.host + ")",
+                    "build it, or part of it: netlab " + (names.lab == "default" ? "" : "--lab " + names.lab + " ") +
+                        "run [--until STEP]");
+    for (const auto& n : shape.namespaces) {
+        if (net::netns_exists(n)) t.namespaces.push_back(read_ns(n, n == shape.host));
+        else t.absent.push_back(n);
+    }
+    // Pods are probed after every fork above: the HTTP client may start threads.
+    for (auto& n : t.namespaces) {
+        auto it = shape.pod_ports.find(n.name);
+        if (it != shape.pod_ports.end()) n.pods = probe_pods(names.lab, n.name, it->second);
+    }
+    t.veths = pair_veths(t.namespaces);
+    t.services = decode_services(net::to_ruleset(net::nft_dump(shape.host, {"nat"})));
+    return t;
+}
+
+}  // namespace netlab::views
