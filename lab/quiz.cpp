@@ -1,1 +1,486 @@
-// (to be written)
+#include "lab/quiz.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "lab/error.h"
+#include "lab/fs.h"
+#include "lab/tutorial.h"
+
+namespace netlab::lab {
+
+namespace fs = std::filesystem;
+
+// ---- live answer kinds ----------------------------------------------------------------------
+
+void LiveKinds::add(const std::string& kind, LiveFactory f) { kinds_[kind] = std::move(f); }
+
+std::unique_ptr<LiveAnswer> LiveKinds::make(const std::string& kind, const Params& p) const {
+    auto it = kinds_.find(kind);
+    if (it != kinds_.end()) return it->second(p);
+    auto known = kinds();
+    std::string near = closest(kind, known);
+    std::string msg = "unknown live answer kind '" + kind + "'";
+    if (!near.empty()) p.fail(msg + " (did you mean '" + near + "'?)");
+    msg += " (known:";
+    for (auto& k : known) msg += " " + k;
+    p.fail(msg + (known.empty() ? " none)" : ")"));
+}
+
+std::vector<std::string> LiveKinds::kinds() const {
+    std::vector<std::string> out;
+    for (auto& [k, f] : kinds_) out.push_back(k);
+    return out;
+}
+
+LiveKinds& live_kinds() {
+    static LiveKinds kinds;
+    return kinds;
+}
+
+// ---- loading ----------------------------------------------------------------------------------
+
+namespace {
+
+const std::vector<std::string> kQuizKeys = {"question", "choices", "answer", "explain", "live"};
+constexpr size_t kMaxChoices = 9;  // answered with one digit
+
+std::string where_of(const fs::path& file, const toml::node& n) {
+    return file.string() + ":" + std::to_string(n.source().begin.line);
+}
+
+std::string nonempty_string(const toml::table& t, const char* key, const std::string& where, const fs::path& file) {
+    auto n = t[key];
+    if (!n) throw UsageError(where + ": quiz question: missing field '" + key + "'");
+    auto v = n.value<std::string>();
+    if (!v || v->find_first_not_of(" \t\n") == std::string::npos)
+        throw UsageError(where_of(file, *n.node()) + ": quiz field '" + key + "' must be a non-empty string");
+    return *v;
+}
+
+std::vector<std::string> load_choices(const toml::table& t, const std::string& where, const fs::path& file) {
+    auto n = t["choices"];
+    if (!n) throw UsageError(where + ": quiz question: missing field 'choices'");
+    std::string at = where_of(file, *n.node());
+    auto* arr = n.as_array();
+    if (!arr) throw UsageError(at + ": quiz field 'choices' must be a list of strings");
+    std::vector<std::string> out;
+    for (auto& e : *arr) {
+        auto s = e.value<std::string>();
+        if (!s || s->empty()) throw UsageError(at + ": quiz 'choices' must be non-empty strings");
+        if (std::find(out.begin(), out.end(), *s) != out.end())
+            throw UsageError(at + ": quiz choice '" + *s + "' is listed twice");
+        out.push_back(*s);
+    }
+    if (out.size() < 2 || out.size() > kMaxChoices)
+        throw UsageError(at + ": a quiz question needs 2 to " + std::to_string(kMaxChoices) + " choices, not " +
+                         std::to_string(out.size()));
+    return out;
+}
+
+int load_answer(const toml::table& t, size_t choices, bool live, const std::string& where, const fs::path& file) {
+    auto n = t["answer"];
+    if (!n) {
+        if (live) return 0;
+        throw UsageError(where + ": quiz question: missing field 'answer' (the number of the right choice, from 1)");
+    }
+    std::string at = where_of(file, *n.node());
+    auto v = n.value<int64_t>();
+    if (!n.is_integer() || !v || *v < 1 || *v > static_cast<int64_t>(choices))
+        throw UsageError(at + ": quiz field 'answer' must be a choice number from 1 to " + std::to_string(choices));
+    return static_cast<int>(*v);
+}
+
+std::shared_ptr<const LiveAnswer> load_live(const toml::table& t, const fs::path& file) {
+    auto n = t["live"];
+    if (!n) return nullptr;
+    std::string at = where_of(file, *n.node());
+    auto* lt = n.as_table();
+    if (!lt) throw UsageError(at + ": quiz field 'live' must be a table, e.g. live = { kind = \"client_addr\", ... }");
+    Params p(*lt, at);
+    return live_kinds().make(p.str("kind"), p);
+}
+
+Question load_question(const toml::table& t, const std::string& where, const fs::path& file) {
+    for (auto&& [k, v] : t) {
+        std::string key(k.str());
+        if (std::find(kQuizKeys.begin(), kQuizKeys.end(), key) != kQuizKeys.end()) continue;
+        std::string near = closest(key, kQuizKeys);
+        throw UsageError(where_of(file, v) + ": unknown quiz field '" + key + "'" +
+                         (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+    }
+    Question q;
+    q.where = where;
+    q.text = nonempty_string(t, "question", where, file);
+    q.choices = load_choices(t, where, file);
+    q.live = load_live(t, file);
+    q.answer = load_answer(t, q.choices.size(), q.live != nullptr, where, file);
+    q.explain = nonempty_string(t, "explain", where, file);
+    return q;
+}
+
+}  // namespace
+
+std::vector<Question> load_quiz(const toml::table& step, const fs::path& file) {
+    std::vector<Question> out;
+    auto n = step["quiz"];
+    if (!n) return out;
+    auto* arr = n.as_array();
+    if (!arr) throw UsageError(where_of(file, *n.node()) + ": 'quiz' must be a list of tables ([[step.quiz]])");
+    for (auto& e : *arr) {
+        auto* t = e.as_table();
+        if (!t) throw UsageError(where_of(file, e) + ": each 'quiz' entry must be a table ([[step.quiz]])");
+        out.push_back(load_question(*t, where_of(file, e), file));
+    }
+    return out;
+}
+
+// ---- choosing and resolving the questions ------------------------------------------------------
+
+int Quiz::to_answer() const {
+    return static_cast<int>(std::count_if(items.begin(), items.end(), [](const Asked& a) { return !a.skipped(); }));
+}
+
+int Quiz::right() const {
+    return static_cast<int>(std::count_if(items.begin(), items.end(), [](const Asked& a) { return a.right(); }));
+}
+
+std::vector<const Step*> quiz_steps(const Tutorial& t, const std::string& step,
+                                    const std::vector<std::string>& applied) {
+    if (!step.empty()) {
+        const Step* s = t.find(step);
+        if (!s) {
+            std::string near = closest(step, t.ids());
+            throw UsageError("unknown step '" + step + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+        }
+        if (s->quiz.empty()) throw UsageError("step '" + step + "' of " + t.name + " has no quiz questions");
+        return {s};
+    }
+    std::set<std::string> done(applied.begin(), applied.end());
+    std::vector<const Step*> out;
+    for (auto& s : t.steps)
+        if (!s.quiz.empty() && done.count(s.id)) out.push_back(&s);
+    if (out.empty())
+        for (auto& s : t.steps)
+            if (!s.quiz.empty()) out.push_back(&s);
+    if (out.empty()) throw UsageError("tutorial " + t.name + " has no quiz questions");
+    return out;
+}
+
+namespace {
+
+void resolve_live(Asked& a, bool applied, const LabNames& names) {
+    const Question& q = *a.q;
+    if (applied) {
+        try {
+            a.observed = q.live->observe(names);
+            auto it = std::find(q.choices.begin(), q.choices.end(), a.observed);
+            if (it != q.choices.end()) {
+                a.correct = static_cast<int>(it - q.choices.begin()) + 1;
+                a.source = "lab";
+                return;
+            }
+            a.source = "skipped";
+            a.note = "the lab reported " + a.observed + ", which is none of the choices (does `netlab verify` pass?)";
+            return;
+        } catch (const Error& e) {
+            a.note = std::string("could not ask the lab: ") + e.what();
+        }
+    } else {
+        std::string lab = names.lab == "default" ? "" : "--lab " + names.lab + " ";
+        a.note = "step '" + a.step + "' is not applied in this lab (netlab " + lab + "run --until " + a.step + ")";
+    }
+    a.correct = q.answer;
+    a.source = q.answer ? "fallback" : "skipped";
+}
+
+}  // namespace
+
+Quiz prepare(const std::vector<const Step*>& steps, const std::set<std::string>& applied, const LabNames& names) {
+    Quiz quiz;
+    for (const Step* s : steps)
+        for (auto& q : s->quiz) {
+            Asked a;
+            a.step = s->id;
+            a.q = &q;
+            if (q.live) {
+                resolve_live(a, applied.count(s->id) > 0, names);
+            } else {
+                a.correct = q.answer;
+                a.source = "fixed";
+            }
+            quiz.items.push_back(std::move(a));
+        }
+    return quiz;
+}
+
+// ---- answers ------------------------------------------------------------------------------------
+
+namespace {
+
+std::string trim(const std::string& s) {
+    auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) return "";
+    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+// A choice number 1..9 (one or two digits, no sign), or 0 when `s` is not one.
+int choice_number(const std::string& s) {
+    if (s.empty() || s.size() > 2 || s.find_first_not_of("0123456789") != std::string::npos) return 0;
+    return std::stoi(s);
+}
+
+}  // namespace
+
+std::vector<int> parse_answers(const std::string& text) {
+    std::vector<int> out;
+    std::stringstream in(text);
+    std::string part;
+    while (std::getline(in, part, ',')) {
+        int n = choice_number(trim(part));
+        if (n < 1)
+            throw UsageError("bad --answers '" + text + "': expected choice numbers separated by commas, e.g. 2,1,3");
+        out.push_back(n);
+    }
+    if (out.empty() || text.back() == ',')
+        throw UsageError("bad --answers '" + text + "': expected choice numbers separated by commas, e.g. 2,1,3");
+    return out;
+}
+
+void check_answers(const Quiz& q, const std::vector<int>& answers) {
+    if (static_cast<int>(answers.size()) != q.to_answer())
+        throw UsageError("--answers gives " + std::to_string(answers.size()) + " answer(s) for " +
+                             std::to_string(q.to_answer()) + " question(s)",
+                         "netlab quiz --json lists the questions this quiz asks");
+    size_t i = 0;
+    for (auto& a : q.items) {
+        if (a.skipped()) continue;
+        int n = answers[i++];
+        if (n > static_cast<int>(a.q->choices.size()))
+            throw UsageError("--answers: answer " + std::to_string(i) + " is " + std::to_string(n) + ", but question " +
+                             std::to_string(i) + " has only " + std::to_string(a.q->choices.size()) + " choices");
+    }
+}
+
+// ---- asking -------------------------------------------------------------------------------------
+
+namespace {
+
+void print_indented(std::ostream& out, const std::string& text) {
+    std::istringstream in(trim(text));
+    std::string line;
+    while (std::getline(in, line)) out << "  " << line << "\n";
+}
+
+void print_question(std::ostream& out, const Asked& a, int number, int total) {
+    out << "Question " << number << "/" << total << " (step " << a.step << "): " << trim(a.q->text) << "\n";
+    for (size_t c = 0; c < a.q->choices.size(); ++c) out << "  " << c + 1 << ") " << a.q->choices[c] << "\n";
+}
+
+void print_verdict(std::ostream& out, const Asked& a) {
+    if (a.right())
+        out << "Right.\n";
+    else
+        out << "Wrong: the answer is " << a.correct << ") " << a.q->choices[a.correct - 1] << ".\n";
+    if (a.source == "lab") out << "  (checked against the lab: it reported " << a.observed << ")\n";
+    if (a.source == "fallback") out << "  (the tutorial's answer, not the lab's: " << a.note << ")\n";
+    print_indented(out, a.q->explain);
+    out << "\n";
+}
+
+}  // namespace
+
+void ask(Quiz& q, const AnswerSource& answer, std::ostream& out) {
+    int total = q.to_answer(), number = 0;
+    for (auto& a : q.items) {
+        if (a.skipped()) {
+            out << "Skipped (step " << a.step << "): " << trim(a.q->text) << "\n  " << a.note << "\n\n";
+            continue;
+        }
+        print_question(out, a, ++number, total);
+        a.given = answer(a);
+        print_verdict(out, a);
+    }
+    out << "Score: " << q.right() << "/" << total << "\n";
+}
+
+AnswerSource terminal_answers(std::istream& in, std::ostream& out) {
+    return [&in, &out](const Asked& a) {
+        int n = static_cast<int>(a.q->choices.size());
+        for (;;) {
+            out << "Your answer (1-" << n << "): " << std::flush;
+            std::string line;
+            if (!std::getline(in, line)) {
+                out << "\n";
+                throw Error("quiz stopped before the end: no score recorded");
+            }
+            int c = choice_number(trim(line));
+            if (c >= 1 && c <= n) return c;
+            out << "Type a number from 1 to " << n << ".\n";
+        }
+    };
+}
+
+AnswerSource given_answers(std::vector<int> answers, std::ostream& out) {
+    auto next = std::make_shared<size_t>(0);
+    return [answers = std::move(answers), next, &out](const Asked&) {
+        if (*next >= answers.size()) throw UsageError("--answers: more questions than answers");
+        int c = answers[(*next)++];
+        out << "Your answer: " << c << "\n";
+        return c;
+    };
+}
+
+// ---- JSON ---------------------------------------------------------------------------------------
+
+namespace {
+
+std::string to_json(const toml::table& t) {
+    std::ostringstream o;
+    o << toml::json_formatter{t} << "\n";
+    return o.str();
+}
+
+toml::table question_json(const Asked& a, bool answered) {
+    toml::array choices;
+    for (auto& c : a.q->choices) choices.push_back(c);
+    toml::table t{{"step", a.step},          {"question", trim(a.q->text)}, {"choices", std::move(choices)},
+                  {"explain", trim(a.q->explain)}, {"source", a.source}, {"live", a.q->live != nullptr}};
+    if (!a.skipped()) t.insert("correct", a.correct);
+    if (!a.observed.empty()) t.insert("observed", a.observed);
+    if (!a.note.empty()) t.insert("note", a.note);
+    if (answered && !a.skipped()) {
+        t.insert("given", a.given);
+        t.insert("right", a.right());
+    }
+    return t;
+}
+
+}  // namespace
+
+std::string quiz_json(const Quiz& q, const std::string& lab, const std::string& tutorial, bool answered,
+                      const std::string& record_error) {
+    toml::array questions;
+    for (auto& a : q.items) questions.push_back(question_json(a, answered));
+    toml::table doc{{"lab", lab}, {"tutorial", tutorial}, {"questions", std::move(questions)},
+                    {"to_answer", q.to_answer()}};
+    if (answered) {
+        doc.insert("score", toml::table{{"right", q.right()}, {"of", q.to_answer()}});
+        doc.insert("recorded", record_error.empty());
+        if (!record_error.empty()) doc.insert("record_error", record_error);
+    }
+    return to_json(doc);
+}
+
+// ---- scores -------------------------------------------------------------------------------------
+
+namespace {
+
+const std::map<std::string, int StepScore::*> kScoreFields = {
+    {"last_right", &StepScore::last_right}, {"last_of", &StepScore::last_of},   {"best_right", &StepScore::best_right},
+    {"best_of", &StepScore::best_of},       {"attempts", &StepScore::attempts},
+};
+
+toml::table score_table(const StepScore& s) {
+    toml::table t;
+    for (auto& [k, m] : kScoreFields) t.insert(k, s.*m);
+    return t;
+}
+
+// right/of beats best_right/best_of: a higher fraction, or the same fraction of more questions.
+bool better(int right, int of, const StepScore& s) {
+    if (s.attempts == 0 || s.best_of == 0) return true;
+    long lhs = static_cast<long>(right) * s.best_of, rhs = static_cast<long>(s.best_right) * of;
+    return lhs > rhs || (lhs == rhs && of > s.best_of);
+}
+
+}  // namespace
+
+Scores::Scores(fs::path file) : file_(std::move(file)) {
+    auto text = read_file(file_);
+    if (!text) return;
+    toml::table root;
+    try {
+        root = toml::parse(*text, file_.string());
+    } catch (const toml::parse_error& e) {
+        throw Error("read quiz scores " + file_.string() + ": " + std::string(e.description()),
+                    "remove the file to start the scores afresh");
+    }
+    for (auto&& [tut, steps] : root) {
+        auto* st = steps.as_table();
+        if (!st) continue;
+        for (auto&& [step, v] : *st) {
+            auto* t = v.as_table();
+            if (!t) continue;
+            StepScore& s = by_tutorial_[std::string(tut.str())][std::string(step.str())];
+            for (auto& [k, m] : kScoreFields) s.*m = static_cast<int>((*t)[k].value_or(int64_t{0}));
+        }
+    }
+}
+
+void Scores::record(const std::string& tutorial, const Quiz& q) {
+    std::map<std::string, std::pair<int, int>> per_step;  // right, of
+    for (auto& a : q.items) {
+        if (a.skipped()) continue;
+        auto& [right, of] = per_step[a.step];
+        right += a.right();
+        ++of;
+    }
+    for (auto& [step, ro] : per_step) {
+        StepScore& s = by_tutorial_[tutorial][step];
+        if (better(ro.first, ro.second, s)) {
+            s.best_right = ro.first;
+            s.best_of = ro.second;
+        }
+        s.last_right = ro.first;
+        s.last_of = ro.second;
+        ++s.attempts;
+    }
+}
+
+void Scores::save() const {
+    toml::table root;
+    for (auto& [tut, steps] : by_tutorial_) {
+        toml::table t;
+        for (auto& [step, s] : steps) t.insert(step, score_table(s));
+        root.insert(tut, std::move(t));
+    }
+    std::ostringstream o;
+    o << "# netlab quiz scores of this lab: per tutorial and step, the last and the best attempt\n" << root << "\n";
+    std::error_code ec;
+    fs::create_directories(file_.parent_path(), ec);
+    write_file_atomic(file_, o.str());
+}
+
+const std::map<std::string, StepScore>& Scores::of(const std::string& tutorial) const {
+    static const std::map<std::string, StepScore> none;
+    auto it = by_tutorial_.find(tutorial);
+    return it == by_tutorial_.end() ? none : it->second;
+}
+
+void Scores::print(std::ostream& out, const Tutorial& t) const {
+    const auto& mine = of(t.name);
+    if (mine.empty()) {
+        out << "No quiz scores recorded yet (netlab quiz asks the questions).\n";
+        return;
+    }
+    size_t w = 0;
+    for (auto& s : t.steps) w = std::max(w, s.id.size());
+    out << "Quiz scores (" << t.name << "):\n";
+    for (auto& step : t.steps) {
+        auto it = mine.find(step.id);
+        if (it == mine.end()) continue;
+        const StepScore& s = it->second;
+        out << "  " << step.id << std::string(w + 2 - step.id.size(), ' ') << "last " << s.last_right << "/"
+            << s.last_of << "  best " << s.best_right << "/" << s.best_of << "  (" << s.attempts
+            << (s.attempts == 1 ? " attempt)" : " attempts)") << "\n";
+    }
+}
+
+std::string Scores::json(const std::string& lab, const std::string& tutorial) const {
+    toml::table steps;
+    for (auto& [step, s] : of(tutorial)) steps.insert(step, score_table(s));
+    return to_json(toml::table{{"lab", lab}, {"tutorial", tutorial}, {"scores", std::move(steps)}});
+}
+
+}  // namespace netlab::lab

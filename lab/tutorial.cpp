@@ -60,7 +60,7 @@ std::vector<std::string> optional_strings(const toml::table& t, const char* key,
     return out;
 }
 
-const std::set<std::string> kStepKeys = {"id", "title", "explain", "try", "action", "verify"};
+const std::set<std::string> kStepKeys = {"id", "title", "explain", "try", "action", "verify", "quiz"};
 const std::set<std::string> kTopKeys = {"title", "source", "step"};
 
 void only_keys(const toml::table& t, const std::set<std::string>& known, const std::string& where,
@@ -137,6 +137,7 @@ Tutorial load_tutorial(const fs::path& file, const Registry& reg) {
         load_list("verify", [&](const std::string& kind, const Params& p) {
             s.probes.push_back(reg.make_probe(kind, p));
         });
+        s.quiz = load_quiz(*st, file);
         if (s.actions.empty()) throw UsageError(where + ": step '" + s.id + "' has no [[step.action]]");
         tut.steps.push_back(std::move(s));
     }

@@ -1,6 +1,7 @@
-// A tutorial is data (tutorials/*.toml): steps with an id, a title, an explanation, actions and
-// probes. Loading checks the whole file before anything runs: syntax, required fields, duplicate
-// step ids, unknown kinds and each action's parameters (the factories validate them).
+// A tutorial is data (tutorials/*.toml): steps with an id, a title, an explanation, actions,
+// probes and quiz questions. Loading checks the whole file before anything runs: syntax, required
+// fields, duplicate step ids, unknown kinds and each action's parameters (the factories validate
+// them), and each quiz question (lab/quiz.h).
 #pragma once
 
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lab/quiz.h"
 #include "lab/registry.h"
 
 namespace netlab::lab {
@@ -19,6 +21,7 @@ struct Step {
     std::vector<std::string> try_this;     // commands a learner can type afterwards
     std::vector<std::unique_ptr<Action>> actions;
     std::vector<std::unique_ptr<Probe>> probes;
+    std::vector<Question> quiz;            // self-check questions ([[step.quiz]], lab/quiz.h)
     std::string where;                     // file:line of the step
 };
 

@@ -20,6 +20,7 @@ void register_all(lab::Registry& reg) {
     register_bridge_port(reg);
     register_pod(reg);
     register_probes(reg);
+    register_quiz_live();
 }
 
 void check_ipv4(const Params& p, const std::string& addr) {

@@ -25,7 +25,7 @@ TestLab::~TestLab() {
     run("undo --all", 120);
     for (auto& l : kLogical)
         sh("ip netns pids " + ns(l) + " 2>/dev/null | xargs -r kill -9; ip netns del " + ns(l) + " 2>/dev/null; true");
-    sh("pkill -9 -f 'netlab pod --lab " + name_ + " ' ; rm -rf /etc/netns/" + name_ + "-*; true");
+    sh("pkill -9 -f '[n]etlab pod --lab " + name_ + " ' ; rm -rf /etc/netns/" + name_ + "-*; true");
     std::error_code ec;
     fs::remove_all(state_, ec);
 }
@@ -85,7 +85,7 @@ std::string TestLab::snapshot() const {
     }
     out += "== files\n" + sh("cd /etc/netns 2>/dev/null && find . -path './" + name_ + "-*' -printf '%p %m\\n' -exec cat {} \\; 2>/dev/null | sort").out;
     out += "== etc/netns exists: " + std::string(fs::exists("/etc/netns") ? "yes" : "no") + "\n";
-    out += "== pods\n" + sh("pgrep -af 'netlab pod --lab " + name_ + " ' | sed 's/^[0-9]* //' | sed 's/^[^ ]*netlab /netlab /' | sort").out;
+    out += "== pods\n" + sh("pgrep -af '[n]etlab pod --lab " + name_ + " ' | sed 's/^[0-9]* //' | sed 's/^[^ ]*netlab /netlab /' | sort").out;
     return out;
 }
 

@@ -1,0 +1,144 @@
+// Self-check quizzes. A tutorial step may carry questions ([[step.quiz]] in the tutorial file):
+// multiple choice, the answer as a 1-based index, an explanation shown after each answer. A "live"
+// question has its correct choice computed from the running lab: the choice equal to what a live
+// answer kind observes (e.g. the client address a pod reports). The engine knows live kinds only by
+// name (LiveKinds); steps/quiz_live.cpp registers the ones that send real traffic.
+//
+// A quiz run: pick the questions (quiz_steps), resolve them against the lab (prepare), answer them
+// (ask), score and record them per lab and step (Scores, quiz.toml in the lab's state directory).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "lab/action.h"
+#include "lab/params.h"
+
+namespace netlab::lab {
+
+struct Step;
+struct Tutorial;
+
+// What the lab says the answer to a live question is. observe() throws Error when the lab cannot
+// tell (no reply, not a pod, no privileges); it must be bounded in time.
+class LiveAnswer {
+public:
+    virtual ~LiveAnswer() = default;
+    // "the client address pod answering 10.100.100.100:8080 from netns_dustin reports"
+    virtual std::string describe(const LabNames& n) const = 0;
+    virtual std::string observe(const LabNames& n) const = 0;
+};
+
+using LiveFactory = std::function<std::unique_ptr<LiveAnswer>(const Params&)>;
+
+// Live answer kinds by name (the factories validate their parameters at load time).
+class LiveKinds {
+public:
+    void add(const std::string& kind, LiveFactory f);
+    // UsageError("<where>: unknown live answer kind 'x' (did you mean 'y'?)").
+    std::unique_ptr<LiveAnswer> make(const std::string& kind, const Params& p) const;
+    std::vector<std::string> kinds() const;
+
+private:
+    std::map<std::string, LiveFactory> kinds_;
+};
+
+// The process-wide live kinds the tutorial loader uses (steps::register_quiz_live fills it).
+LiveKinds& live_kinds();
+
+struct Question {
+    std::string text;
+    std::vector<std::string> choices;
+    int answer = 0;                         // 1-based; for a live question the fallback, 0 = none
+    std::string explain;
+    std::shared_ptr<const LiveAnswer> live; // set for a live question
+    std::string where;                      // file:line
+};
+
+// The [[step.quiz]] entries of one step table. Throws UsageError("<file>:<line>: ...").
+std::vector<Question> load_quiz(const toml::table& step, const std::filesystem::path& file);
+
+// One question as this run asks it.
+struct Asked {
+    std::string step;
+    const Question* q = nullptr;
+    int correct = 0;        // 1-based; 0 when the question is skipped
+    std::string source;     // "fixed", "lab" (checked against the lab), "fallback" or "skipped"
+    std::string observed;   // what the lab reported, for live questions
+    std::string note;       // why a live question fell back or was skipped
+    int given = 0;          // the learner's answer, 0 = not answered
+    bool skipped() const { return correct == 0; }
+    bool right() const { return correct != 0 && given == correct; }
+};
+
+struct Quiz {
+    std::vector<Asked> items;
+    int to_answer() const;  // the questions not skipped
+    int right() const;
+};
+
+// The steps a quiz covers: `step` alone when given (UsageError when unknown or without questions),
+// else every applied step with questions, else (nothing applied) every step with questions.
+std::vector<const Step*> quiz_steps(const Tutorial& t, const std::string& step,
+                                    const std::vector<std::string>& applied);
+
+// Resolves every question: live ones are asked of the lab when their step is applied; otherwise
+// (or when the lab cannot tell) they use their fallback answer, or are skipped with a note.
+Quiz prepare(const std::vector<const Step*>& steps, const std::set<std::string>& applied, const LabNames& names);
+
+// "2,1,3" -> {2,1,3}. UsageError when malformed.
+std::vector<int> parse_answers(const std::string& text);
+// Checks the answers against the questions to answer (count and range); UsageError otherwise.
+void check_answers(const Quiz& q, const std::vector<int>& answers);
+
+// Asks every question not skipped, in order: prints it, gets an answer from `answer` (a 1-based
+// choice), prints right or wrong and the explanation; prints skipped questions with their note;
+// ends with the score.
+using AnswerSource = std::function<int(const Asked&)>;
+void ask(Quiz& q, const AnswerSource& answer, std::ostream& out);
+
+// An AnswerSource that reads from a terminal, asking again until it gets a number in range.
+// Throws Error at end of input (nothing is recorded then).
+AnswerSource terminal_answers(std::istream& in, std::ostream& out);
+// An AnswerSource that gives `answers` in order (checked first with check_answers), echoing each.
+AnswerSource given_answers(std::vector<int> answers, std::ostream& out);
+
+// The quiz as one JSON document: questions, choices, given and correct answers, explanations,
+// score. `answered` false gives the trainer's sheet (no given answers, no score).
+std::string quiz_json(const Quiz& q, const std::string& lab, const std::string& tutorial, bool answered,
+                      const std::string& record_error = "");
+
+// Recorded scores of one lab: per tutorial and step, the last and the best attempt.
+struct StepScore {
+    int last_right = 0, last_of = 0;
+    int best_right = 0, best_of = 0;
+    int attempts = 0;
+};
+
+class Scores {
+public:
+    // Loads `file` (absent: no scores). Throws Error when it is corrupt.
+    explicit Scores(std::filesystem::path file);
+    // Adds one attempt per step of the quiz that had questions to answer.
+    void record(const std::string& tutorial, const Quiz& q);
+    // Writes the file atomically (creating its directory).
+    void save() const;
+    const std::map<std::string, StepScore>& of(const std::string& tutorial) const;
+    void print(std::ostream& out, const Tutorial& t) const;
+    std::string json(const std::string& lab, const std::string& tutorial) const;
+
+private:
+    std::filesystem::path file_;
+    std::map<std::string, std::map<std::string, StepScore>> by_tutorial_;
+};
+
+}  // namespace netlab::lab
