@@ -584,6 +584,8 @@ void Rtnl::add_route(const RouteInfo& r) {
     bool absent = false;
     RoutePtr route = impl_->build_route(what, netns_, r, absent);
     if (absent) fail(what, netns_, "no such device '" + r.dev + "'");
+    // `proto boot`, what a plain `ip route add` makes, so a lab built by hand is the same.
+    rtnl_route_set_protocol(route.get(), RTPROT_BOOT);
     impl_->clear();
     int err = rtnl_route_add(impl_->sk.get(), route.get(), NLM_F_EXCL);
     if (err < 0) fail(what, netns_, impl_->reason(err), impl_->hint());
