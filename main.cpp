@@ -5,8 +5,34 @@
 
 #include "cli/cli.h"
 #include "lab/error.h"
+#include "lab/params.h"
 
 using namespace netlab;
+
+// The first word that is neither a global option nor its value must name a command: a typo gets
+// "did you mean" instead of CLI11's "A subcommand is required".
+static void check_command(CLI::App& app, int argc, char** argv) {
+    std::vector<std::string> names;
+    for (auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+    std::string list;
+    for (auto& n : names) list += (list.empty() ? "" : " ") + n;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-h" || a == "--help" || a == "--help-all") return;
+        if (a == "--lab" || a == "--tutorial") {
+            ++i;
+            continue;
+        }
+        if (a.rfind("--lab=", 0) == 0 || a.rfind("--tutorial=", 0) == 0) continue;
+        if (a.rfind("-", 0) == 0) return;  // CLI11 reports unknown options itself
+        for (auto& n : names)
+            if (a == n) return;
+        std::string near = lab::closest(a, names);
+        throw UsageError("unknown command '" + a + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)") +
+                         "; commands: " + list);
+    }
+    throw UsageError("no command given; commands: " + list + " (netlab --help explains them)");
+}
 
 int main(int argc, char** argv) {
     CLI::App app{"netlab: a network lab that replays \"iptables: How Kubernetes Services Direct Traffic to Pods\"\n"
@@ -26,13 +52,17 @@ int main(int argc, char** argv) {
     cli::add_maintenance_commands(app, table);
 
     try {
+        check_command(app, argc, argv);
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        app.exit(e);
+        std::cerr << "netlab: " << e.what() << " (netlab --help lists the commands and options)\n";
+        return 2;
+    } catch (const UsageError& e) {
+        std::cerr << "netlab: " << e.what() << "\n";
         return 2;
     }
 

@@ -1,5 +1,6 @@
 #include "lab/runner.h"
 
+#include <array>
 #include <csignal>
 #include <iomanip>
 #include <map>
@@ -18,26 +19,27 @@ namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_interrupt(int) { g_interrupted = 1; }
 
-// While alive, SIGINT/SIGTERM only set a flag; the runner finishes or rolls back the current step.
+// While alive, SIGINT/SIGTERM/SIGHUP (Ctrl-C, kill, a closed terminal) only set a flag; the runner
+// finishes or rolls back the current step. SA_RESTART keeps the kernel calls of the step (netlink,
+// file writes) from failing with EINTR, so a Ctrl-C pressed again during a rollback does not break it.
 class InterruptGuard {
 public:
     InterruptGuard() {
         g_interrupted = 0;
         struct sigaction sa {};
         sa.sa_handler = on_interrupt;
+        sa.sa_flags = SA_RESTART;
         sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int_);
-        sigaction(SIGTERM, &sa, &old_term_);
+        for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &old_[i]);
     }
     ~InterruptGuard() {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
+        for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
     }
     static bool hit() { return g_interrupted != 0; }
 
 private:
-    struct sigaction old_int_ {};
-    struct sigaction old_term_ {};
+    static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGHUP};
+    std::array<struct sigaction, 3> old_{};
 };
 
 constexpr const char* kOk = "\u2713";     // ✓
@@ -133,8 +135,8 @@ struct Runner::Impl {
         auto recs = journal.records(id);
         for (auto it = recs.rbegin(); it != recs.rend(); ++it) {
             r.reg_.undo(ctx, *it);
+            Journal::maybe_fault();  // undone but still journaled: the next undo must accept "already gone"
             journal.erase(it->seq);
-            Journal::maybe_fault();
         }
         journal.forget_step(id);
     }
@@ -229,9 +231,14 @@ int Runner::run(const RunOptions& o) {
         return 0;
     }
     // Conflicts are found before anything changes: objects of the steps to apply that exist already.
-    for (int i = static_cast<int>(done); i <= target; ++i) {
-        im.ctx.step = t_.steps[i].id;
-        for (auto& a : t_.steps[i].actions) a->preflight(im.ctx);
+    try {
+        for (int i = static_cast<int>(done); i <= target; ++i) {
+            im.ctx.step = t_.steps[i].id;
+            for (auto& a : t_.steps[i].actions) a->preflight(im.ctx);
+        }
+    } catch (const Error&) {
+        im.finish_if_empty();  // not even an empty state directory stays behind
+        throw;
     }
     if (im.journal.meta("tutorial").empty()) im.journal.set_meta("tutorial", t_.name);
     for (int i = 0; i <= target; ++i) {
@@ -242,6 +249,7 @@ int Runner::run(const RunOptions& o) {
         }
         if (InterruptGuard::hit()) {
             out_ << "Interrupted; stopped before '" << s.id << "'. The lab is consistent: netlab run resumes, netlab undo walks back.\n";
+            im.finish_if_empty();
             return 130;
         }
         im.ctx.step = s.id;
@@ -249,7 +257,7 @@ int Runner::run(const RunOptions& o) {
         try {
             for (auto& a : s.actions) {
                 a->apply(im.ctx);
-                if (InterruptGuard::hit()) throw Error("interrupted");
+                if (InterruptGuard::hit()) throw Error("interrupted (Ctrl-C or a signal)");
             }
         } catch (const Error& e) {
             out_ << "  " << kFail << " " << pad(s.id, w) << s.title << "\n";
@@ -261,12 +269,22 @@ int Runner::run(const RunOptions& o) {
                 im.finish_if_empty();
             } catch (const Error& e2) {
                 out_ << "      rollback failed: " << e2.what() << "\n      run `netlab undo` or `netlab reset`\n";
+                return 1;
             }
-            return InterruptGuard::hit() ? 130 : 1;
+            if (!InterruptGuard::hit()) return 1;
+            out_ << "Interrupted; '" << s.id << "' was rolled back. The lab is consistent: netlab run resumes, "
+                 << "netlab undo walks back.\n";
+            return 130;
         }
         im.journal.finish_step(s.id);
         std::vector<Check> checks;
-        if (o.verify) checks = im.verify_step(s, true, nullptr);
+        if (o.verify && !InterruptGuard::hit()) checks = im.verify_step(s, true, nullptr);
+        if (InterruptGuard::hit()) {
+            out_ << "  " << kOk << " " << pad(s.id, w) << s.title << " (applied; interrupted before its checks were done)\n"
+                 << "Interrupted after '" << s.id << "'. The lab is consistent: netlab verify checks it, netlab run "
+                 << "resumes, netlab undo walks back.\n";
+            return 130;
+        }
         bool ok = all_ok(checks);
         out_ << "  " << (ok ? kOk : kFail) << " " << pad(s.id, w) << s.title << "\n";
         print_checks(out_, checks, false);
@@ -334,6 +352,7 @@ int Runner::verify() {
     const auto& steps = im.journal.steps();
     if (steps.empty()) {
         out_ << "Lab '" << names_.lab << "' has nothing applied; nothing to verify.\n";
+        im.finish_if_empty();
         return 0;
     }
     // Keys of the actions of later steps supersede those of earlier ones.

@@ -61,14 +61,15 @@ std::vector<std::string> pod_args(const std::string& lab, const std::string& nam
     return {"pod", "--lab", lab, "--name", name, "--port", std::to_string(port)};
 }
 
-std::vector<int> find_pods(const std::string& lab, const std::string& name) {
+// `netlab pod --lab LAB --name NAME ...` processes; any name when `name` is empty.
+static std::vector<int> scan_pods(const std::string& lab, const std::string& name) {
     std::vector<int> out;
     for (auto& e : fs::directory_iterator("/proc")) {
         std::string d = e.path().filename().string();
         if (d.find_first_not_of("0123456789") != std::string::npos) continue;
         auto argv = proc_cmdline(std::stoi(d));
-        if (argv.size() < 5 || argv[1] != "pod") continue;
-        bool lab_ok = false, name_ok = false;
+        if (argv.size() < 5 || argv[1] != "pod" || fs::path(argv[0]).filename() != "netlab") continue;
+        bool lab_ok = false, name_ok = name.empty();
         for (size_t i = 2; i + 1 < argv.size(); ++i) {
             if (argv[i] == "--lab" && argv[i + 1] == lab) lab_ok = true;
             if (argv[i] == "--name" && argv[i + 1] == name) name_ok = true;
@@ -76,6 +77,16 @@ std::vector<int> find_pods(const std::string& lab, const std::string& name) {
         if (lab_ok && name_ok) out.push_back(std::stoi(d));
     }
     return out;
+}
+
+std::vector<int> find_pods(const std::string& lab, const std::string& name) { return scan_pods(lab, name); }
+
+std::vector<int> find_lab_pods(const std::string& lab) { return scan_pods(lab, ""); }
+
+void stop_found_pod(int pid) {
+    std::string start;
+    char state = 0;
+    if (proc_stat(pid, start, state)) stop_pod(pid, start);
 }
 
 void stop_pod(int pid, const std::string& start) {
@@ -110,13 +121,30 @@ public:
     std::string describe(const LabNames& n) const override {
         return "start HTTP pod " + name_ + " on port " + std::to_string(port_) + " in " + where_text(n, ns_);
     }
+    // Started like apply() starts it: this netlab binary, in a session of its own, detached; then
+    // waited for (at most 5 s) until it answers.
     std::vector<std::string> commands(const LabNames& n) const override {
-        std::string c = in_ns(n, ns_) + "netlab";
+        std::error_code ec;
+        fs::path self = fs::read_symlink("/proc/self/exe", ec);
+        std::string c = in_ns(n, ns_) + "setsid " + (ec ? std::string("netlab") : self.string());
         for (auto& a : pod_args(n.lab, name_, port_)) c += " " + a;
-        return {c + " &"};
+        std::string url = "127.0.0.1:" + std::to_string(port_);
+        return {c + " >/dev/null 2>&1 < /dev/null &",
+                "for i in $(seq 50); do " + in_ns(n, ns_) + "curl -s -o /dev/null --max-time 1 " + url +
+                    " && break; sleep 0.1; done"};
     }
     std::vector<std::string> keys(const LabNames& n) const override {
         return {"pod:" + n.ns(ns_) + ":" + std::to_string(port_)};
+    }
+
+    // A pod of this lab and name that runs already is not in the journal: left by a lost journal.
+    void preflight(Context& ctx) override {
+        auto pids = find_pods(ctx.names.lab, name_);
+        if (pids.empty()) return;
+        throw Error("start pod " + name_ + ": a pod of that name runs already (pid " + std::to_string(pids.front()) +
+                        ") and the journal of lab '" + ctx.names.lab + "' does not have it",
+                    "run `netlab reset" + std::string(ctx.names.lab == "default" ? "" : " --lab " + ctx.names.lab) +
+                        "` to remove what the lab left behind, then run again");
     }
 
     void apply(Context& ctx) override {
@@ -128,6 +156,7 @@ public:
                                     {"log", log.string()}},
                             [&]() -> lab::RecordData {
                                 int pid = spawn(ctx, real, log);
+                                lab::Journal::maybe_fault();  // running, its pid not journaled yet
                                 std::string start;
                                 char state = 0;
                                 if (!proc_stat(pid, start, state))
@@ -194,11 +223,7 @@ void register_pod(lab::Registry& reg) {
             stop_pod(std::stoi(r.data.at("pid")), r.data.at("start"));
         } else {
             // Interrupted between start and journal: find it by its exact command line.
-            for (int pid : find_pods(r.data.at("lab"), r.data.at("name"))) {
-                std::string start;
-                char state = 0;
-                if (proc_stat(pid, start, state)) stop_pod(pid, start);
-            }
+            for (int pid : find_pods(r.data.at("lab"), r.data.at("name"))) stop_found_pod(pid);
         }
         if (r.data.count("log")) {
             std::error_code ec;

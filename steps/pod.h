@@ -12,6 +12,10 @@ std::vector<std::string> pod_args(const std::string& lab, const std::string& nam
 bool pod_alive(int pid, const std::string& start);
 // Pids of `netlab pod --lab LAB --name NAME` processes.
 std::vector<int> find_pods(const std::string& lab, const std::string& name);
+// Pids of every `netlab pod --lab LAB ...` process, whatever its name (for `netlab reset`).
+std::vector<int> find_lab_pods(const std::string& lab);
+// Stops a pid that find_pods or find_lab_pods returned (its start time read now: a recycled pid is safe).
+void stop_found_pod(int pid);
 // SIGTERM, then SIGKILL after 2 s; a dead or recycled pid is left alone.
 void stop_pod(int pid, const std::string& start);
 

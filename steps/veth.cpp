@@ -37,19 +37,30 @@ public:
     }
     std::vector<std::string> keys(const LabNames& n) const override { return {"link:" + n.ns(ns_) + ":" + name_}; }
 
+    // A link of either name inside a namespace of the lab that exists already was made by hand.
+    void preflight(Context& ctx) override {
+        refuse_existing(ctx.names.ns(ns_), name_, "veth " + name_);
+        refuse_existing(ctx.names.ns(peer_ns_), peer_, "veth peer " + peer_);
+    }
+
+    // The master and up changes concern the pair the "link" record already owns (undo deletes it
+    // whole); each is a fault point all the same.
     void apply(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_), peer_real = ctx.names.ns(peer_ns_);
         net::Rtnl rt(real);
         net::Rtnl prt(peer_real);
-        if (rt.link(name_))
-            throw Error("create veth " + name_ + " in netns " + real + ": a link of that name exists already");
-        if (prt.link(peer_))
-            throw Error("create veth peer " + peer_ + " in netns " + peer_real + ": a link of that name exists already");
+        refuse_existing(real, name_, "veth " + name_);
+        refuse_existing(peer_real, peer_, "veth peer " + peer_);
         ctx.change("link", {{"ns", real}, {"name", name_}}, [&] { rt.add_veth(name_, peer_, peer_real); });
-        if (!master_.empty()) rt.set_master(name_, master_);
+        if (!master_.empty()) {
+            rt.set_master(name_, master_);
+            lab::Journal::maybe_fault();
+        }
         if (up_) {
             rt.set_up(name_, true);
+            lab::Journal::maybe_fault();
             prt.set_up(peer_, true);
+            lab::Journal::maybe_fault();
         }
     }
 
@@ -72,6 +83,13 @@ public:
     }
 
 private:
+    static void refuse_existing(const std::string& real_ns, const std::string& link, const std::string& what) {
+        if (!net::netns_exists(real_ns) || !net::Rtnl(real_ns).link(link)) return;
+        throw Error("create " + what + " in netns " + real_ns + ": a link of that name exists already and this lab "
+                    "did not make it",
+                    "remove it (ip -n " + real_ns + " link del " + link + ") or run a separate lab with --lab NAME");
+    }
+
     std::string ns_, name_, peer_, peer_ns_, master_;
     bool up_;
 };
