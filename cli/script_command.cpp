@@ -1,7 +1,217 @@
+// netlab script: the lab as a bash script of the plain tools (ip, bridge, sysctl, iptables), made of
+// each step kind's own commands(), and the matching teardown. The script keeps no journal: what it
+// made is found again from the actions' keys() (namespaces, /etc/netns files, pods), which is also
+// what the teardown removes and what the script refuses to build over.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
 #include "cli/cli.h"
+#include "lab/error.h"
+#include "lab/params.h"
 
 namespace netlab::cli {
 
-void add_script_command(CLI::App&, CommandTable&) {}
+namespace {
+
+struct ScriptArgs {
+    std::string until, step;
+    bool teardown = false;
+};
+
+// The steps a script covers, as indexes [first, last] into the tutorial.
+struct Range {
+    int first = 0, last = -1;
+};
+
+// What the covered steps make that outlives a namespace or must be refused when present.
+struct Made {
+    std::vector<std::string> netns;      // real names, in creation order
+    std::vector<std::string> files;      // paths under /etc/netns
+    std::vector<std::string> pod_netns;  // namespaces that run pods
+    bool rules = false;                  // some step programs iptables rules
+};
+
+int step_index(const lab::Tutorial& t, const std::string& id) {
+    int i = t.index_of(id);
+    if (i < 0) {
+        std::string near = lab::closest(id, t.ids());
+        throw UsageError("unknown step '" + id + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+    }
+    return i;
+}
+
+Range range_of(const lab::Tutorial& t, const ScriptArgs& a) {
+    if (!a.step.empty()) {
+        int i = step_index(t, a.step);
+        return {i, i};
+    }
+    return {0, a.until.empty() ? static_cast<int>(t.steps.size()) - 1 : step_index(t, a.until)};
+}
+
+void add_once(std::vector<std::string>& v, const std::string& s) {
+    if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+}
+
+// "pod:NS:PORT" -> NS; "netns:NS" -> NS; "file:PATH" -> PATH.
+Made collect(const lab::Tutorial& t, Range r, const lab::LabNames& names) {
+    Made m;
+    for (int i = r.first; i <= r.last; ++i)
+        for (auto& a : t.steps[i].actions)
+            for (auto& k : a->keys(names)) {
+                auto colon = k.find(':');
+                std::string kind = k.substr(0, colon), rest = k.substr(colon + 1);
+                if (kind == "netns") add_once(m.netns, rest);
+                if (kind == "file") add_once(m.files, rest);
+                if (kind == "pod") add_once(m.pod_netns, rest.substr(0, rest.rfind(':')));
+                if (kind == "rules") m.rules = true;
+            }
+    return m;
+}
+
+// "netlab [--lab L] [--tutorial T] script" as the user would type it again.
+std::string invocation(Globals& g) {
+    std::string s = "netlab";
+    if (g.lab != "default") s += " --lab " + g.lab;
+    bool explicit_tut = g.tutorial_opt && g.tutorial_opt->count() > 0;
+    if (explicit_tut) s += " --tutorial " + g.tutorial;
+    else if (g.tut().name != "article") s += " --tutorial " + g.tut().name;
+    return s + " script";
+}
+
+std::string scope_text(const lab::Tutorial& t, Range r) {
+    const auto& first = t.steps[r.first];
+    const auto& last = t.steps[r.last];
+    if (r.first == r.last && r.first > 0) return "only step " + first.id + " (run the scripts of the steps before it first)";
+    return "steps " + first.id + " to " + last.id + " (" + std::to_string(r.last + 1) + " of " +
+           std::to_string(t.steps.size()) + ")";
+}
+
+void preamble(std::ostream& o) {
+    o << "set -euo pipefail\n\n"
+         "if [ \"$(id -u)\" != 0 ]; then echo \"run this as root (sudo bash)\" >&2; exit 1; fi\n";
+}
+
+void refuse_existing(std::ostream& o, const Made& m, const std::string& teardown) {
+    if (m.netns.empty() && m.files.empty()) return;
+    o << "\n# Refuse to build over anything that exists already: the teardown removes all of these.\n";
+    for (auto& ns : m.netns)
+        o << "if [ -e /run/netns/" << ns << " ]; then echo \"netns " << ns << " exists already; remove the old lab first: "
+          << teardown << "\" >&2; exit 1; fi\n";
+    for (auto& f : m.files)
+        o << "if [ -e " << f << " ]; then echo \"" << f << " exists already; remove the old lab first: " << teardown
+          << "\" >&2; exit 1; fi\n";
+}
+
+void require_iptables_nft(std::ostream& o) {
+    o << "\n# netlab programs rules in iptables-nft's layout; the legacy iptables would make other rules.\n"
+         "case \"$(iptables --version)\" in *nf_tables*) ;; *) echo \"iptables is not iptables-nft here\" >&2; exit 1;; esac\n";
+}
+
+void step_block(std::ostream& o, const lab::Tutorial& t, int i, const lab::LabNames& names) {
+    const lab::Step& s = t.steps[i];
+    o << "\n# === step " << i + 1 << "/" << t.steps.size() << " " << s.id << ": " << s.title << "\n";
+    o << "echo '--- " << s.id << "'\n";
+    for (auto& a : s.actions) {
+        o << "# " << a->describe(names) << "\n";
+        for (auto& c : a->commands(names)) o << c << "\n";
+    }
+    for (auto& p : s.probes) {
+        o << "# netlab checks: " << p->describe(names) << "\n";
+        for (auto& c : p->commands(names)) o << "#   " << c << "\n";
+    }
+}
+
+int print_build(Globals& g, const ScriptArgs& a, std::ostream& o) {
+    const auto& t = g.tut();
+    auto names = g.names();
+    Range r = range_of(t, a);
+    Made m = collect(t, r, names);
+    std::string teardown = invocation(g) + " --teardown --until " + t.steps[r.last].id + " | sudo bash";
+    o << "#!/usr/bin/env bash\n"
+      << "# Printed by `" << invocation(g) << (a.step.empty() ? "" : " --step " + a.step)
+      << (a.until.empty() ? "" : " --until " + a.until) << "`.\n"
+      << "# Builds lab '" << names.lab << "' of the tutorial \"" << t.title << "\",\n"
+      << "# " << scope_text(t, r) << ", with the plain tools: ip, bridge, sysctl, iptables.\n"
+      << "# Everything happens inside the lab's own network namespaces (the lab host is "
+      << names.ns(lab::LabNames::kHost) << "); the root namespace is never changed.\n"
+      << "# The pods are netlab's own HTTP server, started as `netlab pod`.\n"
+      << "# No journal is kept, so `netlab undo` does not know this lab. Tear it down with:\n"
+      << "#   " << teardown << "\n";
+    preamble(o);
+    refuse_existing(o, m, teardown);
+    if (m.rules) require_iptables_nft(o);
+    for (int i = r.first; i <= r.last; ++i) step_block(o, t, i, names);
+    o << "\necho 'built: " << scope_text(t, r) << "'\n";
+    return 0;
+}
+
+void stop_pods_function(std::ostream& o, const lab::LabNames& names) {
+    o << "\n# stop_pods NETNS: stops the `netlab pod --lab " << names.lab << "` processes running in NETNS.\n"
+      << "stop_pods() {\n"
+      << "    local pid cmd i\n"
+      << "    [ -e \"/run/netns/$1\" ] || return 0\n"
+      << "    for pid in $(ip netns pids \"$1\"); do\n"
+      << "        cmd=$(tr '\\0' ' ' < \"/proc/$pid/cmdline\" 2>/dev/null) || continue\n"
+      << "        case \"$cmd\" in *\" pod --lab " << names.lab << " \"*) ;; *) continue;; esac\n"
+      << "        kill \"$pid\" 2>/dev/null || continue\n"
+      << "        for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done\n"
+      << "    done\n"
+      << "}\n";
+}
+
+int print_teardown(Globals& g, const ScriptArgs& a, std::ostream& o) {
+    const auto& t = g.tut();
+    auto names = g.names();
+    Range r = range_of(t, a);
+    Made m = collect(t, r, names);
+    if (std::filesystem::exists(g.lab_dir() / "journal.toml"))
+        std::cerr << "netlab: note: lab '" << names.lab << "' has a journal: if `netlab run` built it, "
+                  << "remove it with `netlab" << (names.lab == "default" ? "" : " --lab " + names.lab)
+                  << " undo --all` instead\n";
+    o << "#!/usr/bin/env bash\n"
+      << "# Printed by `" << invocation(g) << " --teardown" << (a.until.empty() ? "" : " --until " + a.until) << "`.\n"
+      << "# Tears down lab '" << names.lab << "' as `" << invocation(g) << (a.until.empty() ? "" : " --until " + a.until)
+      << "` built it: stops its pods,\n"
+      << "# deletes its network namespaces (with every link, address, route, rule and sysctl in them) and\n"
+      << "# removes the /etc/netns files it wrote. /etc/netns itself stays: it may have been there before.\n"
+      << "# Anything already gone is skipped, so running it twice is harmless.\n";
+    preamble(o);
+    if (!m.pod_netns.empty()) {
+        stop_pods_function(o, names);
+        o << "\n# The pods first: a namespace stays alive while a process runs in it.\n";
+        for (auto& ns : m.pod_netns) o << "stop_pods " << ns << "\n";
+    }
+    if (!m.netns.empty()) o << "\n# The namespaces, the last made first.\n";
+    for (auto it = m.netns.rbegin(); it != m.netns.rend(); ++it)
+        o << "if [ -e /run/netns/" << *it << " ]; then ip netns delete " << *it << "; fi\n";
+    if (!m.files.empty()) o << "\n# The files the script wrote, and their directories when nothing else is in them.\n";
+    for (auto& f : m.files) {
+        std::string dir = std::filesystem::path(f).parent_path().string();
+        o << "rm -f " << f << "\n"
+          << "if [ -d " << dir << " ]; then rmdir --ignore-fail-on-non-empty " << dir << "; fi\n";
+    }
+    o << "\necho 'lab " << names.lab << " torn down'\n";
+    return 0;
+}
+
+}  // namespace
+
+void add_script_command(CLI::App& app, CommandTable& table) {
+    auto a = std::make_shared<ScriptArgs>();
+    auto* sub = app.add_subcommand("script", "print a bash script of ip/bridge/sysctl/iptables commands that builds the lab "
+                                             "(or, with --teardown, removes it)");
+    auto* until = sub->add_option("--until", a->until, "up to this step (default: all)");
+    auto* step = sub->add_option("--step", a->step, "only this step's commands (after the earlier steps' scripts)");
+    auto* down = sub->add_flag("--teardown", a->teardown, "print the script that removes what the build script made");
+    step->excludes(until)->excludes(down);
+    table.push_back({sub, [a](Globals& g) {
+                         std::ostringstream o;  // nothing is printed unless the whole script could be made
+                         int rc = a->teardown ? print_teardown(g, *a, o) : print_build(g, *a, o);
+                         std::cout << o.str();
+                         return rc;
+                     }});
+}
 
 }  // namespace netlab::cli

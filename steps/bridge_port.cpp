@@ -11,6 +11,11 @@ namespace netlab::steps {
 
 namespace {
 
+// The shell loop that sets hairpin on or off for every port of a bridge; `h` runs a command in its namespace.
+std::string every_port_hairpin(const std::string& h, const std::string& bridge, const std::string& v) {
+    return "for p in $(" + h + "ls /sys/class/net/" + bridge + "/brif); do " + h + "bridge link set dev $p hairpin " + v + "; done";
+}
+
 class HairpinAction : public lab::Action {
 public:
     explicit HairpinAction(const Params& p) : ns_(ns_param(p)), on_(p.boolean_or("on", true)) {
@@ -28,7 +33,7 @@ public:
         std::string h = in_ns(n, ns_);
         std::string v = on_ ? "on" : "off";
         if (!port_.empty()) return {h + "bridge link set dev " + port_ + " hairpin " + v};
-        return {"for p in $(" + h + "ls /sys/class/net/" + bridge_ + "/brif); do " + h + "bridge link set dev $p hairpin " + v + "; done"};
+        return {every_port_hairpin(h, bridge_, v)};
     }
     std::vector<std::string> keys(const LabNames& n) const override {
         if (!port_.empty()) return {"hairpin:" + n.ns(ns_) + ":" + port_};
@@ -129,10 +134,11 @@ public:
     }
     std::vector<std::string> commands(const LabNames& n) const override {
         std::string h = in_ns(n, ns_);
+        // The same probe as apply(), decided when the commands run: one connection, 1 s.
         return {h + "bridge link set dev " + port_ + " hairpin off", h + "ip link set " + bridge_ + " promisc on",
-                in_ns(n, from_) + "curl --max-time 1 " + url_text_,
-                "# if that fails on this kernel: for p in $(" + h + "ls /sys/class/net/" + bridge_ + "/brif); do " + h +
-                    "bridge link set dev $p hairpin on; done"};
+                "if ! " + in_ns(n, from_) + "curl -s -o /dev/null --max-time 1 " + url_text_ + "; then echo '" + from_ +
+                    " cannot reach " + url_text_ + " through the promiscuous " + bridge_ +
+                    " on this kernel: hairpin on for every port instead'; " + every_port_hairpin(h, bridge_, "on") + "; fi"};
     }
     std::vector<std::string> keys(const LabNames& n) const override {
         return {"promisc:" + n.ns(ns_) + ":" + bridge_, "hairpin:" + n.ns(ns_) + ":" + port_};

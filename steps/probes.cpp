@@ -2,12 +2,20 @@
 //   "http"     one new connection from a namespace to a URL; expects a reply (optionally from a
 //              given pod, optionally seeing a given client address) or, where the article teaches a
 //              failure, expects the connection to fail and says why.
-//   "balance"  many new connections (bounded in count and time); every one must be answered, and
-//              the split over the backends must be consistent with an even one (chi-square test).
+//   "balance"  many new connections (bounded in count and time, sent by a few threads at once); the
+//              split over the backends must be consistent with an even one, or with the fractions
+//              given in `expect` (chi-square test). Every connection must be answered, unless `none`
+//              gives the share expected to match no backend: then the unanswered ones are one more
+//              category of the test, and each request waits only `timeout_ms` (default 500 ms).
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <stdexcept>
+#include <thread>
 
 #include "lab/error.h"
 #include "netutil/netns.h"
@@ -85,12 +93,70 @@ private:
     pods::Url url_;
 };
 
+// The numbers of a TOML array ("expect = [0.5, 0.25, 0.125]"); empty when the key is absent.
+std::vector<double> numbers_or_empty(const Params& p, const char* key) {
+    std::vector<double> out;
+    if (!p.has(key)) return out;
+    const toml::array* a = p.table()[key].as_array();
+    if (!a) p.fail("'" + std::string(key) + "' must be an array of numbers");
+    for (auto& v : *a) {
+        auto d = v.value<double>();
+        if (!d) p.fail("'" + std::string(key) + "' must be an array of numbers");
+        out.push_back(*d);
+    }
+    return out;
+}
+
+std::string fraction_text(double f) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", f);
+    return buf;
+}
+
+// What many concurrent new connections got: replies per pod name, and how many got none.
+struct Tally {
+    std::map<std::string, long> seen;
+    long failed = 0, sent = 0;
+    std::string first_error;
+};
+
+// Sends up to `count` requests from `ns` over kWorkers threads, each request bounded by `per_request`
+// and the whole by `deadline`, so that unanswered connections (which only time out) cost little.
+Tally send_requests(const std::string& ns, const pods::Url& url, int count, std::chrono::milliseconds per_request,
+                    std::chrono::steady_clock::time_point deadline) {
+    constexpr int kWorkers = 8;
+    Tally t;
+    std::mutex mu;
+    std::atomic<int> next{0};
+    std::exception_ptr error;
+    auto worker = [&] {
+        try {
+            net::NetnsGuard g(ns);
+            while (std::chrono::steady_clock::now() < deadline && next.fetch_add(1) < count) {
+                auto r = pods::http_get(url.host, url.port, url.path, per_request);
+                std::lock_guard<std::mutex> l(mu);
+                ++t.sent;
+                if (r.ok) ++t.seen[r.pod.empty() ? "(not a pod)" : r.pod];
+                else if (++t.failed == 1) t.first_error = r.error;
+            }
+        } catch (...) {
+            std::lock_guard<std::mutex> l(mu);
+            if (!error) error = std::current_exception();
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kWorkers; ++i) threads.emplace_back(worker);
+    for (auto& th : threads) th.join();
+    if (error) std::rethrow_exception(error);
+    return t;
+}
+
 class BalanceProbe : public lab::Probe {
 public:
     explicit BalanceProbe(const Params& p)
         : from_(p.str_or("from", LabNames::kHost)), url_text_(p.str("url")), pods_(p.strings("pods")),
           count_(static_cast<int>(p.integer_or("count", 300))), seconds_(static_cast<int>(p.integer_or("seconds", 20))) {
-        p.only({"from", "url", "pods", "count", "seconds"});
+        p.only({"from", "url", "pods", "count", "seconds", "expect", "none", "timeout_ms"});
         try {
             url_ = pods::parse_url(url_text_);
         } catch (const Error& e) {
@@ -99,65 +165,82 @@ public:
         if (pods_.size() < 2) p.fail("'pods' needs at least two backends");
         if (count_ < 20 || count_ > 5000) p.fail("'count' must be between 20 and 5000");
         if (seconds_ < 1 || seconds_ > 120) p.fail("'seconds' must be between 1 and 120");
+        expect_given_ = p.has("expect");
+        try {
+            split_ = make_split(numbers_or_empty(p, "expect"), pods_.size(), p.number_or("none", 0.0));
+        } catch (const std::invalid_argument& e) {
+            p.fail(std::string("'expect'/'none': ") + e.what());
+        }
+        // Unanswered connections only time out: a short bound keeps a probe that expects them quick.
+        timeout_ms_ = static_cast<int>(p.integer_or("timeout_ms", split_.none > 0 ? 500 : 2000));
+        if (timeout_ms_ < 50 || timeout_ms_ > 30000) p.fail("'timeout_ms' must be between 50 and 30000");
+    }
+    std::string split_text() const {
+        if (!expect_given_ && split_.none == 0) return "spread evenly over " + std::to_string(pods_.size()) + " pods";
+        std::string s = "split ";
+        for (size_t i = 0; i < pods_.size(); ++i) s += (i ? " / " : "") + fraction_text(split_.backends[i]);
+        s += " over " + std::to_string(pods_.size()) + " pods";
+        if (split_.none > 0) s += ", " + fraction_text(split_.none) + " unanswered";
+        return s;
     }
     std::string describe(const LabNames& n) const override {
-        return std::to_string(count_) + " new connections from " + from_text(n, from_) + " to " + url_text_ +
-               " spread evenly over " + std::to_string(pods_.size()) + " pods";
+        return std::to_string(count_) + " new connections from " + from_text(n, from_) + " to " + url_text_ + " " + split_text();
     }
     std::vector<std::string> commands(const LabNames& n) const override {
-        return {"for i in $(seq " + std::to_string(count_) + "); do " + in_ns(n, from_) + "curl -s --max-time 2 " +
-                url_text_ + "; done | sort | uniq -c"};
+        return {"for i in $(seq " + std::to_string(count_) + "); do " + in_ns(n, from_) + "curl -s --max-time " +
+                std::to_string((timeout_ms_ + 999) / 1000) + " " + url_text_ +
+                " || echo 'no-reply'; done | sed 's/^pod //' | cut -d' ' -f1 | sort | uniq -c"};
     }
     std::vector<Check> run(Context& ctx) override {
-        std::map<std::string, long> seen;
-        int failed = 0, sent = 0;
-        std::string first_error;
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds_);
-        {
-            net::NetnsGuard g(ctx.names.ns(from_));
-            for (; sent < count_ && std::chrono::steady_clock::now() < deadline; ++sent) {
-                auto r = pods::http_get(url_.host, url_.port, url_.path, std::chrono::milliseconds(2000));
-                if (r.ok) ++seen[r.pod.empty() ? "(not a pod)" : r.pod];
-                else {
-                    ++failed;
-                    if (first_error.empty()) first_error = r.error;
-                }
-            }
-        }
+        Tally t = send_requests(ctx.names.ns(from_), url_, count_, std::chrono::milliseconds(timeout_ms_), deadline);
         std::vector<long> counts;
-        long others = 0;
-        for (auto& [pod, n] : seen)
-            if (std::find(pods_.begin(), pods_.end(), pod) == pods_.end()) others += n;
-        for (auto& p : pods_) counts.push_back(seen.count(p) ? seen[p] : 0);
-        std::ostringstream dist;
-        for (size_t i = 0; i < pods_.size(); ++i) dist << (i ? ", " : "") << pods_[i] << " " << counts[i];
-        if (others) dist << ", others " << others;
-        if (failed) dist << ", no reply " << failed;
+        long others = t.sent - t.failed, answered = 0;
+        for (auto& p : pods_) counts.push_back(t.seen.count(p) ? t.seen[p] : 0);
+        for (long x : counts) answered += x;
+        others -= answered;
+        std::string dist = distribution(counts, others, t);
         Check c;
         c.what = describe(ctx.names);
-        long answered = 0;
-        for (long x : counts) answered += x;
+        bool none_expected = split_.none > 0;
         if (answered < 2) {
             c.ok = false;
             c.expected = "replies from " + std::to_string(pods_.size()) + " pods";
-            c.observed = dist.str() + (first_error.empty() ? "" : " (" + first_error + ")");
+            c.observed = dist + (t.first_error.empty() ? "" : " (" + t.first_error + ")");
             return {c};
         }
-        ChiSquare cs = chi_square_uniform(counts);
+        ChiSquare cs = chi_square_split(counts, t.failed, split_);
         char buf[160];
         std::snprintf(buf, sizeof buf, "chi-square %.2f with %d degree(s) of freedom, p = %.3f", cs.statistic, cs.df, cs.p_value);
-        bool complete = sent == count_;
-        c.ok = failed == 0 && others == 0 && complete && cs.p_value >= kBalanceAlpha;
-        c.expected = std::to_string(count_) + " replies, an even split (p >= " + std::to_string(kBalanceAlpha).substr(0, 5) + ")";
-        c.observed = std::to_string(sent) + " sent: " + dist.str() + "; " + buf;
-        c.note = "answered: " + dist.str() + "; " + buf;
+        bool complete = t.sent == count_;
+        c.ok = (none_expected || t.failed == 0) && others == 0 && complete && cs.p_value >= kBalanceAlpha;
+        c.expected = std::to_string(count_) + (none_expected ? " connections, " : " replies, ") + split_text() +
+                     " (p >= " + std::to_string(kBalanceAlpha).substr(0, 5) + ")";
+        c.observed = std::to_string(t.sent) + " sent: " + dist + "; " + buf;
+        if (!c.ok && t.failed && !none_expected) c.observed += " (first failure: " + t.first_error + ")";
+        c.note = "measured: " + dist + "; " + buf;
         return {c};
     }
 
 private:
+    // "netns_dustin 201 (0.503), netns_leah 99 (0.248), no reply 48 (0.120)"
+    std::string distribution(const std::vector<long>& counts, long others, const Tally& t) const {
+        std::ostringstream d;
+        double n = t.sent > 0 ? static_cast<double>(t.sent) : 1.0;
+        auto item = [&](const std::string& what, long k) {
+            d << (d.tellp() > 0 ? ", " : "") << what << " " << k << " (" << fraction_text(k / n) << ")";
+        };
+        for (size_t i = 0; i < pods_.size(); ++i) item(pods_[i], counts[i]);
+        if (others) item("others", others);
+        if (t.failed || split_.none > 0) item("no reply", t.failed);
+        return d.str();
+    }
+
     std::string from_, url_text_;
     std::vector<std::string> pods_;
-    int count_, seconds_;
+    int count_, seconds_, timeout_ms_ = 2000;
+    bool expect_given_ = false;
+    Split split_;
     pods::Url url_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace netlab::steps {
 
@@ -63,6 +64,36 @@ ChiSquare chi_square(const std::vector<long>& observed, const std::vector<double
     r.df = static_cast<int>(observed.size()) - 1;
     r.p_value = chi_square_sf(r.statistic, r.df);
     return r;
+}
+
+Split make_split(const std::vector<double>& expect, std::size_t backends, double none) {
+    if (backends < 2) throw std::invalid_argument("a split needs at least 2 backends");
+    if (!(none >= 0 && none < 1)) throw std::invalid_argument("the no-reply share must be at least 0 and below 1");
+    Split s{expect, none};
+    if (s.backends.empty()) s.backends.assign(backends, (1.0 - none) / static_cast<double>(backends));
+    if (s.backends.size() != backends)
+        throw std::invalid_argument("expected " + std::to_string(backends) + " fractions, one per backend, not " +
+                                    std::to_string(s.backends.size()));
+    double sum = none;
+    for (double f : s.backends) {
+        if (!(f > 0 && f <= 1)) throw std::invalid_argument("every expected fraction must be above 0 and at most 1");
+        sum += f;
+    }
+    if (std::fabs(sum - 1.0) > 1e-3)
+        throw std::invalid_argument("the expected fractions and the no-reply share sum to " + std::to_string(sum) + ", not 1");
+    for (double& f : s.backends) f /= sum;
+    s.none /= sum;
+    return s;
+}
+
+ChiSquare chi_square_split(const std::vector<long>& answered, long unanswered, const Split& split) {
+    std::vector<long> observed = answered;
+    std::vector<double> expected = split.backends;
+    if (split.none > 0) {
+        observed.push_back(unanswered);
+        expected.push_back(split.none);
+    }
+    return chi_square(observed, expected);
 }
 
 ChiSquare chi_square_uniform(const std::vector<long>& observed) {
