@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -24,21 +26,30 @@ const char* state_name(StepState s) {
     return "?";
 }
 
-StepState parse_state(const std::string& s, const std::string& file) {
+std::optional<StepState> parse_state(const std::string& s) {
     if (s == "applying") return StepState::Applying;
     if (s == "applied") return StepState::Applied;
     if (s == "undoing") return StepState::Undoing;
-    throw Error("journal " + file + " is corrupt: unknown step state '" + s + "'",
-                "run `netlab reset` to remove what the lab made");
+    return std::nullopt;
 }
 
 }  // namespace
+
+// The last line of every journal this version writes: a file cut short anywhere lacks it.
+constexpr const char* kEndMark = "# end of journal\n";
+
+// "netlab reset" with the --lab of the lab whose state directory holds `file`.
+static std::string reset_hint(const std::filesystem::path& file) {
+    std::string lab = file.parent_path().filename().string();
+    std::string cmd = "netlab reset" + (lab.empty() || lab == "default" ? std::string() : " --lab " + lab);
+    return "run `" + cmd + "` to remove everything the lab may have made";
+}
 
 Journal::Journal(std::filesystem::path file) : file_(std::move(file)) {
     auto text = read_file(file_);
     if (!text) return;
     const std::string f = file_.string();
-    const std::string hint = "run `netlab reset` to remove everything the lab may have made";
+    const std::string hint = reset_hint(file_);
     toml::table t;
     try {
         t = toml::parse(*text, f);
@@ -48,6 +59,9 @@ Journal::Journal(std::filesystem::path file) : file_(std::move(file)) {
         throw Error(m.str(), hint);
     }
     auto corrupt = [&](const std::string& why) { return Error("journal " + f + " is corrupt: " + why, hint); };
+    // Journals of earlier versions had no counts and no end mark; those written now have both.
+    if (t.contains("record_count") && !text->ends_with(kEndMark)) throw corrupt("truncated: its end mark is missing");
+    if (text->empty()) throw corrupt("the file is empty");
     if (t["version"].value_or<int64_t>(0) != 1) throw corrupt("missing or unknown version");
     next_seq_ = static_cast<uint64_t>(t["next_seq"].value_or<int64_t>(1));
     if (auto* m = t["meta"].as_table())
@@ -60,7 +74,9 @@ Journal::Journal(std::filesystem::path file) : file_(std::move(file)) {
             auto id = (*st)["id"].value<std::string>();
             auto state = (*st)["state"].value<std::string>();
             if (!id || !state) throw corrupt("a step entry lacks id or state");
-            steps_.push_back({*id, parse_state(*state, f)});
+            auto st_value = parse_state(*state);
+            if (!st_value) throw corrupt("unknown step state '" + *state + "'");
+            steps_.push_back({*id, *st_value});
         }
     }
     if (auto* recs = t["record"].as_array()) {
@@ -87,6 +103,14 @@ Journal::Journal(std::filesystem::path file) : file_(std::move(file)) {
             records_.push_back(std::move(r));
         }
     }
+    // The counts are written first; a file cut short at a line boundary still parses, but lacks entries.
+    auto expect_count = [&](const char* key, size_t have, const char* what) {
+        auto n = t[key].value<int64_t>();
+        if (n && static_cast<size_t>(*n) != have)
+            throw corrupt("truncated: it holds " + std::to_string(have) + " of its " + std::to_string(*n) + " " + what);
+    };
+    expect_count("step_count", steps_.size(), "step entries");
+    expect_count("record_count", records_.size(), "records");
 }
 
 const StepEntry* Journal::step(const std::string& id) const {
@@ -135,10 +159,12 @@ uint64_t Journal::record(const std::string& step, const std::string& kind, Recor
     return records_.back().seq;
 }
 
+// Written with the next save (the next record, the end of the step): until then the file shows the
+// record pending, a state the journal allows anyway (the change may or may not have happened) and
+// undo handles. Half the writes of a run, and each costs a rename where /run is on disk.
 void Journal::confirm(uint64_t seq) {
     for (auto& r : records_)
         if (r.seq == seq) r.done = true;
-    save();
 }
 
 void Journal::confirm(uint64_t seq, const RecordData& learnt) {
@@ -150,9 +176,10 @@ void Journal::confirm(uint64_t seq, const RecordData& learnt) {
     save();
 }
 
+// Written with the next save (forget_step at the latest): until then the file still lists the
+// record, and undoing it again finds it gone, which undo accepts.
 void Journal::erase(uint64_t seq) {
     std::erase_if(records_, [&](auto& r) { return r.seq == seq; });
-    save();
 }
 
 std::string Journal::meta(const std::string& key) const {
@@ -171,6 +198,8 @@ void Journal::save() {
     toml::table t;
     t.insert("version", 1);
     t.insert("next_seq", static_cast<int64_t>(next_seq_));
+    t.insert("step_count", static_cast<int64_t>(steps_.size()));
+    t.insert("record_count", static_cast<int64_t>(records_.size()));
     toml::table meta;
     for (auto& [k, v] : meta_) meta.insert(k, v);
     t.insert("meta", std::move(meta));
@@ -190,9 +219,10 @@ void Journal::save() {
     t.insert("record", std::move(recs));
     std::ostringstream os;
     os << "# netlab journal: what this lab made, in order. Do not edit; `netlab reset` recovers a lost one.\n";
-    os << t << "\n";
+    os << t << "\n" << kEndMark;
     std::error_code ec;
     std::filesystem::create_directories(file_.parent_path(), ec);
+    // write, fsync, rename, fsync the directory: a change is journaled durably before it is made.
     write_file_atomic(file_, os.str(), 0600);
 }
 

@@ -1,7 +1,8 @@
 // The journal: the persistent memory of a lab across netlab invocations, one file per lab
 // (/run/netlab/<lab>/journal.toml). Before each kernel or file change a record says what is about to
-// be made and what it replaces; after it the record is confirmed. Every write replaces the file
-// atomically (write, fsync, rename, fsync dir). Undo walks the records backwards.
+// be made and what it replaces; after it the record is confirmed (the confirmation is written with
+// the next save: until then the record reads as pending, which undo handles). Every write replaces
+// the file atomically (write, fsync, rename, fsync dir). Undo walks the records backwards.
 #pragma once
 
 #include <cstdint>

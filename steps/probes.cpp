@@ -28,7 +28,7 @@ namespace netlab::steps {
 
 namespace {
 
-std::string from_text(const LabNames& n, const std::string& from) {
+std::string from_text(const LabNames&, const std::string& from) {
     return from == LabNames::kHost ? "the lab host" : from;
 }
 

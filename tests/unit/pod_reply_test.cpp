@@ -751,3 +751,24 @@ TEST_CASE("http_get: a reply that is not a pod's leaves the pod fields empty") {
     CHECK(r.pod.empty());
     CHECK(r.client_port == 0);
 }
+
+TEST_CASE("pod server: a chunked body whose last chunk arrives byte by byte is served (regression)") {
+    // Found by the fuzz target: Beast 1.74 asserted on this input split into small pieces, which
+    // aborted the pod. Any client could take a pod down with it.
+    ServerChild srv(test_options());
+    REQUIRE(srv.port() != 0);
+    RawConn c(srv.port());
+    std::string req = "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: t\r\n\r\n";
+    for (char ch : req) {
+        REQUIRE(c.send(std::string(1, ch)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    Reply r = c.read_reply();
+    REQUIRE(r.complete);
+    CHECK(r.status == 200);
+    CHECK(r.body.rfind("pod netns_test at", 0) == 0);
+    // And the pod is still there for the next client.
+    RawConn again(srv.port());
+    REQUIRE(again.send(get_request("/")));
+    CHECK(again.read_reply().status == 200);
+}

@@ -103,21 +103,21 @@ TEST_CASE("run --until applies a prefix; run again applies only what is missing"
     auto t = lab::load_tutorial(f.tut, f.reg);
     std::ostringstream out;
     lab::Runner r(t, f.reg, {"default"}, f.dir / "state", "/bin/true", out);
-    CHECK(r.run({"one", true}) == 0);
+    CHECK(r.run({"one", true, {}}) == 0);
     CHECK(g_kernel == std::set<std::string>{"a"});
     CHECK(r.applied() == std::vector<std::string>{"one"});
     g_changes = 0;
-    CHECK(r.run({"three", true}) == 0);
+    CHECK(r.run({"three", true, {}}) == 0);
     CHECK(g_kernel == std::set<std::string>{"a", "b", "c", "d"});
     CHECK(g_changes == 3);  // a was not made again
     g_changes = 0;
     std::ostringstream again;
     lab::Runner r2(t, f.reg, {"default"}, f.dir / "state", "/bin/true", again);
-    CHECK(r2.run({"", true}) == 0);
+    CHECK(r2.run({"", true, {}}) == 0);
     CHECK(g_changes == 0);
     CHECK(again.str().find("already applied") != std::string::npos);
     // Asking for an earlier step when later ones are applied changes nothing.
-    CHECK(r2.run({"one", true}) == 0);
+    CHECK(r2.run({"one", true, {}}) == 0);
     CHECK(g_changes == 0);
 }
 
@@ -126,7 +126,7 @@ TEST_CASE("undo walks back one step, to a step, or all, and leaves no state behi
     auto t = lab::load_tutorial(f.tut, f.reg);
     std::ostringstream out;
     lab::Runner r(t, f.reg, {"default"}, f.dir / "state", "/bin/true", out);
-    REQUIRE(r.run({"", true}) == 0);
+    REQUIRE(r.run({"", true, {}}) == 0);
     lab::UndoOptions one;
     CHECK(r.undo(one) == 0);
     CHECK(g_kernel == std::set<std::string>{"a", "b", "c"});
@@ -158,7 +158,7 @@ title = "fails half-way"
     auto t = lab::load_tutorial(f.tut, f.reg);
     std::ostringstream out;
     lab::Runner r(t, f.reg, {"default"}, f.dir / "state", "/bin/true", out);
-    CHECK(r.run({"", true}) == 1);
+    CHECK(r.run({"", true, {}}) == 1);
     CHECK(g_kernel == std::set<std::string>{"a", "b", "c", "d"});  // e was rolled back
     CHECK(r.applied() == std::vector<std::string>{"one", "two", "three"});
     CHECK(out.str().find("it failed on purpose") != std::string::npos);
@@ -180,7 +180,7 @@ TEST_CASE("a step left half-done by a dead process is rolled back first") {
     g_kernel = {"a", "b", "c"};
     std::ostringstream out;
     lab::Runner r(t, f.reg, {"default"}, f.dir / "state", "/bin/true", out);
-    CHECK(r.run({"two", true}) == 0);
+    CHECK(r.run({"two", true, {}}) == 0);
     CHECK(out.str().find("rolling it back") != std::string::npos);
     CHECK(g_kernel == std::set<std::string>{"a", "b", "c"});
     CHECK(r.applied() == std::vector<std::string>{"one", "two"});
@@ -192,7 +192,7 @@ TEST_CASE("unknown steps are usage errors that list the valid ids") {
     std::ostringstream out;
     lab::Runner r(t, f.reg, {"default"}, f.dir / "state", "/bin/true", out);
     try {
-        r.run({"thre", true});
+        r.run({"thre", true, {}});
         FAIL("no error");
     } catch (const UsageError& e) {
         std::string m = e.what();
@@ -210,7 +210,7 @@ TEST_CASE("verify reads state back and reports what is missing") {
     auto t = lab::load_tutorial(f.tut, f.reg);
     std::ostringstream out;
     lab::Runner r(t, f.reg, {"default"}, f.dir / "state", "/bin/true", out);
-    REQUIRE(r.run({"two", true}) == 0);
+    REQUIRE(r.run({"two", true, {}}) == 0);
     CHECK(r.verify() == 0);
     g_kernel.erase("c");  // someone removed it behind netlab's back
     std::ostringstream out2;
