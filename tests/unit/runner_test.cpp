@@ -224,6 +224,8 @@ TEST_CASE("verify reads state back and reports what is missing") {
 
 #include <chrono>
 #include <thread>
+#include <atomic>
+#include <memory>
 
 #include "lab/lock.h"
 
@@ -259,5 +261,33 @@ TEST_CASE("two netlab commands on one lab never interleave: the second says who 
     ::waitpid(child, nullptr, 0);
     ::close(ready[0]);
     ::close(ready[1]);
+    fs::remove_all(dir);
+}
+
+// undo --all and reset remove the lab's state directory, lock file included, while holding the
+// lock. A netlab that waited on that file must not think it holds the lock once it is released:
+// a third netlab that came meanwhile locked the new file, and the two would interleave.
+TEST_CASE("a lock file removed by its holder does not give the waiter a lock on the removed file") {
+    char tmpl[] = "/tmp/netlab-lock-XXXXXX";
+    fs::path dir = ::mkdtemp(tmpl);
+    std::ostringstream sink;
+    auto first = std::make_unique<lab::LabLock>(dir, sink);
+    std::atomic<bool> second_has_it{false};
+    std::thread waiter([&] {
+        std::ostringstream out;
+        lab::LabLock second(dir, out, 10);  // waits on the file the first one holds
+        second_has_it = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the waiter is waiting now
+    REQUIRE_FALSE(second_has_it.load());
+    fs::remove_all(dir);  // the holder removes the lab's state, as undo --all does
+    std::unique_ptr<lab::LabLock> third;
+    third = std::make_unique<lab::LabLock>(dir, sink, 0);  // a new netlab locks the new file at once
+    first.reset();                                          // the first one exits
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK_FALSE(second_has_it.load());  // must still wait: the third one holds the lab
+    third.reset();
+    waiter.join();
+    CHECK(second_has_it.load());
     fs::remove_all(dir);
 }
