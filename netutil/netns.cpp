@@ -1,5 +1,6 @@
 // Named network namespaces the way iproute2 makes them (shared notes "netlink-facts" section 4).
 #include "netutil/netns.h"
+#include "netutil/nft.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -148,6 +149,7 @@ void netns_delete(const std::string& name) {
     const std::string what = "delete netns " + name;
     if (!valid_name(name)) throw Error(what + ": invalid name (one path component, no '/')");
     const std::string path = netns_path(name);
+    nft_forget_netns(name);  // netlab's own socket in it would keep the namespace alive
     // Not mounted (EINVAL) or absent (ENOENT) is fine: the unlink below decides.
     if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
         fail_errno(what + ": unmount " + path, errno);

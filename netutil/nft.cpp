@@ -38,6 +38,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "lab/error.h"
@@ -157,6 +158,49 @@ MnlSocket open_socket(const std::string& netns) {
     ::setsockopt(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
     ::setsockopt(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
     return nl;
+}
+
+// One socket per namespace, open for the life of the process. Closing a netfilter netlink socket
+// waits for nf_tables to finish destroying what the last commit replaced (nft_rcv_nl_event flushes
+// the deferred destroy work, an RCU grace period: 8-20 ms on the benchmark machine), so a full run
+// that opened and closed one socket per step spent ~100 ms in close(). Keyed by the namespace's
+// inode: a namespace deleted and made again under the same name gets a new socket. A socket keeps
+// its namespace alive, so netns_delete() drops the namespace's socket first (nft_forget_netns).
+class SocketCache {
+public:
+    // The socket for `netns`, made when there is none. Hold lock() while using it.
+    mnl_socket* get(const std::string& netns) {
+        unsigned long ino = netns_inode(netns);
+        for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+            if (it->name != netns) continue;
+            if (it->ino == ino && ino != 0) return it->sock.get();
+            entries_.erase(it);  // that namespace is gone: its name now means another one
+            break;
+        }
+        MnlSocket nl = open_socket(netns);
+        mnl_socket* raw = nl.get();
+        entries_.push_back({netns, ino, std::move(nl)});
+        return raw;
+    }
+    // Closes the socket of `netns` (after an error it may hold unread replies; or the namespace goes).
+    void drop(const std::string& netns) {
+        std::erase_if(entries_, [&](const Entry& e) { return e.name == netns; });
+    }
+    std::mutex& lock() { return mutex_; }
+
+private:
+    struct Entry {
+        std::string name;
+        unsigned long ino;
+        MnlSocket sock;
+    };
+    std::vector<Entry> entries_;
+    std::mutex mutex_;
+};
+
+SocketCache& sockets() {
+    static SocketCache cache;
+    return cache;
 }
 
 void grow_buffer(int fd, int opt_force, int opt, size_t bytes) {
@@ -1003,6 +1047,11 @@ DumpedRule decode_rule(const nftnl_rule* nr) {
 
 // ---------------------------------------------------------------- public
 
+void nft_forget_netns(const std::string& netns) {
+    std::lock_guard<std::mutex> held(sockets().lock());
+    sockets().drop(netns);
+}
+
 void nft_replace(const std::string& netns, const Ruleset& rs, const std::vector<std::string>& owned) {
     const std::string ctx = "program rules in netns " + netns;
     try {
@@ -1028,9 +1077,18 @@ void nft_replace(const std::string& netns, const Ruleset& rs, const std::vector<
         }
         bb.finish();
 
-        MnlSocket nl = open_socket(netns);
-        send_batch(nl.get(), bb);
-        std::vector<Reply> replies = drain_replies(nl.get(), bb.messages());
+        std::vector<Reply> replies;
+        {
+            std::lock_guard<std::mutex> held(sockets().lock());
+            mnl_socket* nl = sockets().get(netns);
+            try {
+                send_batch(nl, bb);
+                replies = drain_replies(nl, bb.messages());
+            } catch (...) {
+                sockets().drop(netns);  // replies may be left unread on it
+                throw;
+            }
+        }
 
         std::vector<Reply> errors;
         size_t acks = 0;
@@ -1062,24 +1120,26 @@ std::vector<DumpedTable> nft_dump(const std::string& netns, const std::vector<st
         uint32_t seq = 1;
         std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
 
+        std::lock_guard<std::mutex> held(sockets().lock());
         for (int attempt = 0; attempt < 10; ++attempt) {
-            // A fresh socket each time: an interrupted dump leaves unread replies behind.
-            MnlSocket nl = open_socket(netns);
+            // An interrupted dump leaves unread replies behind: a fresh socket for the next attempt.
+            if (attempt > 0) sockets().drop(netns);
             DumpState st;
-            const uint32_t gen_before = get_genid(nl.get(), seq);
+            mnl_socket* nl = sockets().get(netns);
+            const uint32_t gen_before = get_genid(nl, seq);
             bool ok = true;
 
             nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, NFPROTO_IPV4, NLM_F_DUMP, seq++);
-            ok = ok && run_request(nl.get(), nlh, table_cb, &st);
+            ok = ok && run_request(nl, nlh, table_cb, &st);
             if (ok) {
                 nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETCHAIN, NFPROTO_IPV4, NLM_F_DUMP, seq++);
-                ok = run_request(nl.get(), nlh, chain_cb, &st);
+                ok = run_request(nl, nlh, chain_cb, &st);
             }
             if (ok) {
                 nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP, seq++);
-                ok = run_request(nl.get(), nlh, rule_cb, &st);
+                ok = run_request(nl, nlh, rule_cb, &st);
             }
-            if (!ok || get_genid(nl.get(), seq) != gen_before) continue;  // changed meanwhile: again
+            if (!ok || get_genid(nl, seq) != gen_before) continue;  // changed meanwhile: again
 
             std::vector<DumpedTable> out;
             for (const auto& want : tables) {
@@ -1121,6 +1181,10 @@ std::vector<DumpedTable> nft_dump(const std::string& netns, const std::vector<st
         }
         throw Error("the ruleset kept changing while it was read");
     } catch (const Error& e) {
+        {
+            std::lock_guard<std::mutex> held(sockets().lock());
+            sockets().drop(netns);  // a failed dump may leave replies unread on it
+        }
         if (std::string(e.what()).rfind(ctx, 0) == 0) throw;
         throw Error(ctx + ": " + e.what(), e.hint());
     }

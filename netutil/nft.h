@@ -39,6 +39,10 @@ struct DumpedTable {
     std::vector<DumpedChain> chains;  // in a stable order: builtin chains in hook order, then user chains by name
 };
 
+// Closes the netfilter socket netlab keeps open in `netns` (see SocketCache in nft.cpp), so that
+// it no longer holds the namespace alive. netns_delete() calls it.
+void nft_forget_netns(const std::string& netns);
+
 // Reads the IPv4 tables `tables` back from the kernel inside `netns` (absent tables are omitted).
 std::vector<DumpedTable> nft_dump(const std::string& netns, const std::vector<std::string>& tables);
 
