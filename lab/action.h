@@ -53,6 +53,14 @@ struct Context {
         journal->confirm(seq);
         Journal::maybe_fault();
     }
+    // The same, for a change to a file that outlives a reboot: its record is forced to disk first.
+    template <class F>
+    void change_persistent(const std::string& kind, RecordData data, F&& make) {
+        uint64_t seq = journal->record(step, kind, std::move(data), true);
+        make();
+        journal->confirm(seq);
+        Journal::maybe_fault();
+    }
     // The same, for a change whose make() returns data learnt while making it (merged into the record).
     template <class F>
     void change_learning(const std::string& kind, RecordData data, F&& make) {

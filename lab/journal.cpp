@@ -151,10 +151,10 @@ void Journal::forget_step(const std::string& id) {
     save();
 }
 
-uint64_t Journal::record(const std::string& step, const std::string& kind, RecordData data) {
+uint64_t Journal::record(const std::string& step, const std::string& kind, RecordData data, bool durable) {
     Record r{next_seq_++, step, kind, std::move(data), false};
     records_.push_back(std::move(r));
-    save();
+    save(durable);
     return records_.back().seq;
 }
 
@@ -193,7 +193,7 @@ void Journal::set_meta(const std::string& key, const std::string& value) {
 
 void Journal::remove_file() { lab::remove_file(file_); }
 
-void Journal::save() {
+void Journal::save(bool durable) {
     toml::table t;
     t.insert("version", 1);
     t.insert("next_seq", static_cast<int64_t>(next_seq_));
@@ -221,8 +221,9 @@ void Journal::save() {
     os << t << "\n" << kEndMark;
     std::error_code ec;
     std::filesystem::create_directories(file_.parent_path(), ec);
-    // write, fsync, rename, fsync the directory: a change is journaled durably before it is made.
-    write_file_atomic(file_, os.str(), 0600);
+    // write, rename (atomic: a reader or a crashed netlab sees the old file or the new one, whole);
+    // with fsyncs when the next change is one that outlives a reboot.
+    write_file_atomic(file_, os.str(), 0600, durable);
 }
 
 void Journal::maybe_fault() {

@@ -2,7 +2,11 @@
 // (/run/netlab/<lab>/journal.toml). Before each kernel or file change a record says what is about to
 // be made and what it replaces; after it the record is confirmed (the confirmation is written with
 // the next save: until then the record reads as pending, which undo handles). Every write replaces
-// the file atomically (write, fsync, rename, fsync dir). Undo walks the records backwards.
+// the file atomically (write, rename). A record of a change to a file that outlives a reboot (under
+// /etc) is forced to disk before the change (write, fsync, rename, fsync dir); kernel state (the
+// namespaces and all in them, pods) does not outlive a crash of the machine any more than a record
+// not yet on disk does, so its records are not forced (each fsync costs 1-10 ms on a busy disk, and
+// a run makes about 80 records). Undo walks the records backwards.
 #pragma once
 
 #include <cstdint>
@@ -46,7 +50,8 @@ public:
     void begin_undo(const std::string& id);   // Undoing
     void forget_step(const std::string& id);  // entry gone (all its records undone)
 
-    uint64_t record(const std::string& step, const std::string& kind, RecordData data);  // saved, pending
+    // Saved, pending. `durable`: forced to disk before returning (for changes to persistent files).
+    uint64_t record(const std::string& step, const std::string& kind, RecordData data, bool durable = false);
     void confirm(uint64_t seq);
     // Confirms and adds what was learnt while making the change (e.g. the pid of a started pod).
     void confirm(uint64_t seq, const RecordData& learnt);
@@ -63,7 +68,7 @@ public:
     static void maybe_fault();
 
 private:
-    void save();
+    void save(bool durable = false);
 
     std::filesystem::path file_;
     std::vector<StepEntry> steps_;

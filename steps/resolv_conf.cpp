@@ -63,7 +63,7 @@ public:
                 if (!fs::is_directory(p)) throw Error("create directory " + p.string() + ": a file of that name exists");
                 continue;
             }
-            ctx.change("dir", {{"path", p.string()}}, [&] {
+            ctx.change_persistent("dir", {{"path", p.string()}}, [&] {
                 if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST)
                     throw Error("create directory " + p.string() + ": " + errno_text(errno));
             });
@@ -84,7 +84,7 @@ public:
         } else {
             data["absent"] = "1";
         }
-        ctx.change("file", data, [&] { lab::write_file_atomic(f, next, mode); });
+        ctx.change_persistent("file", data, [&] { lab::write_file_atomic(f, next, mode); });
     }
 
     std::vector<Check> verify(Context& ctx) override {
