@@ -1,5 +1,6 @@
 #include "lab/journal.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -231,6 +232,11 @@ void Journal::maybe_fault() {
         const char* v = std::getenv("NETLAB_FAULT_AFTER");
         return v ? std::atol(v) : -1L;
     }();
+    static long until_interrupt = [] {
+        const char* v = std::getenv("NETLAB_INTERRUPT_AFTER");
+        return v ? std::atol(v) : -1L;
+    }();
+    if (until_interrupt > 0 && --until_interrupt == 0) ::raise(SIGINT);  // as if Ctrl-C came right now
     if (remaining < 0) return;
     if (--remaining == 0) ::_exit(99);
 }

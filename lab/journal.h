@@ -63,8 +63,9 @@ public:
     // Removes the journal file (when a lab is fully undone).
     void remove_file();
 
-    // Test-only fault switch: when NETLAB_FAULT_AFTER=N is set, the process _exit()s right after
-    // the N-th confirmed change of this process.
+    // Test-only fault switches: when NETLAB_FAULT_AFTER=N is set, the process _exit()s right after
+    // the N-th confirmed change of this process; NETLAB_INTERRUPT_AFTER=N raises SIGINT there (a
+    // Ctrl-C at an exact moment, for changes too quick to hit with a timed signal).
     static void maybe_fault();
 
 private:

@@ -7,6 +7,19 @@ namespace netlab::lab {
 void Registry::add_action(const std::string& kind, ActionFactory f) { actions_[kind] = std::move(f); }
 void Registry::add_probe(const std::string& kind, ProbeFactory f) { probes_[kind] = std::move(f); }
 void Registry::add_undo(const std::string& kind, UndoHandler h) { undo_[kind] = std::move(h); }
+void Registry::add_scope(const std::string& kind, ContainerOf inside, ContainerOf removes) {
+    scopes_[kind] = {std::move(inside), std::move(removes)};
+}
+
+std::string Registry::inside(const Record& r) const {
+    auto it = scopes_.find(r.kind);
+    return it == scopes_.end() || !it->second.first ? std::string() : it->second.first(r);
+}
+
+std::string Registry::removes(const Record& r) const {
+    auto it = scopes_.find(r.kind);
+    return it == scopes_.end() || !it->second.second ? std::string() : it->second.second(r);
+}
 
 template <class M>
 static std::vector<std::string> keys(const M& m) {

@@ -16,12 +16,22 @@ namespace netlab::lab {
 using ActionFactory = std::function<std::unique_ptr<Action>(const Params&)>;
 using ProbeFactory = std::function<std::unique_ptr<Probe>(const Params&)>;
 using UndoHandler = std::function<void(Context&, const Record&)>;
+// The container a record names ("netns:lab-netlab"), or "" for none; see Registry::add_scope.
+using ContainerOf = std::function<std::string(const Record&)>;
 
 class Registry {
 public:
     void add_action(const std::string& kind, ActionFactory f);
     void add_probe(const std::string& kind, ProbeFactory f);
     void add_undo(const std::string& kind, UndoHandler h);
+    // Containment, for undoing many steps at once: a record `inside` a container (a link, address,
+    // rule or sysctl inside a namespace) needs no undo of its own when the same undo also undoes a
+    // record that `removes` that container, since removing it takes everything in it along.
+    // Deleting a namespace is one cheap call whose cleanup the kernel does later, where deleting its
+    // links one by one costs an RCU grace period each. Kinds without a scope are never contained.
+    void add_scope(const std::string& kind, ContainerOf inside, ContainerOf removes);
+    std::string inside(const Record& r) const;
+    std::string removes(const Record& r) const;
 
     // Throw UsageError("<where>: unknown action kind 'x' (did you mean 'y'?)").
     std::unique_ptr<Action> make_action(const std::string& kind, const Params& p) const;
@@ -36,6 +46,7 @@ private:
     std::map<std::string, ActionFactory> actions_;
     std::map<std::string, ProbeFactory> probes_;
     std::map<std::string, UndoHandler> undo_;
+    std::map<std::string, std::pair<ContainerOf, ContainerOf>> scopes_;
 };
 
 }  // namespace netlab::lab

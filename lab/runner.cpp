@@ -141,15 +141,77 @@ struct Runner::Impl {
         journal.forget_step(id);
     }
 
+    // The containers that undoing the steps `ids` removes (see Registry::add_scope).
+    std::set<std::string> containers_removed(const std::vector<std::string>& ids) const {
+        std::set<std::string> out;
+        for (auto& id : ids)
+            for (auto& rec : journal.records(id))
+                if (auto c = r.reg_.removes(rec); !c.empty()) out.insert(c);
+        return out;
+    }
+
+    // Undoes the records of `id` in reverse order, except those inside a container in `removed`:
+    // they stay journaled until that container's own record is undone, and go with it. Returns the
+    // container the step waits for, "" when the step is undone.
+    std::string undo_step(const std::string& id, const std::set<std::string>& removed) {
+        journal.begin_undo(id);
+        ctx.step = id;
+        auto recs = journal.records(id);
+        std::set<std::string> waits_for;
+        for (auto it = recs.rbegin(); it != recs.rend(); ++it) {
+            std::string in = r.reg_.inside(*it);
+            if (!in.empty() && removed.count(in)) {
+                waits_for.insert(in);
+                continue;
+            }
+            r.reg_.undo(ctx, *it);
+            Journal::maybe_fault();  // undone but still journaled: the next undo must accept "already gone"
+            journal.erase(it->seq);
+            if (auto gone = r.reg_.removes(*it); !gone.empty()) {
+                erase_inside(gone);
+                waits_for.erase(gone);  // removed within this very step
+            }
+        }
+        forget_undone_tail();
+        return waits_for.empty() ? std::string() : *waits_for.begin();
+    }
+
+    // Drops the records of everything inside `container`, which is gone now.
+    void erase_inside(const std::string& container) {
+        for (auto& s : journal.steps())
+            for (auto& rec : journal.records(s.id))
+                if (r.reg_.inside(rec) == container) journal.erase(rec.seq);
+    }
+
+    // Forgets undone steps from the end of the journal, which stays a prefix of the tutorial.
+    void forget_undone_tail() {
+        while (!journal.steps().empty()) {
+            const StepEntry& last = journal.steps().back();
+            if (last.state != StepState::Undoing || !journal.records(last.id).empty()) break;
+            journal.forget_step(last.id);
+        }
+    }
+
+    // Steps an interrupted undo left waiting for their namespace are undone one object at a time,
+    // so that the journal lists applied steps only.
+    void finish_half_undone() {
+        while (!journal.steps().empty() && journal.steps().back().state == StepState::Undoing) {
+            const std::string id = journal.steps().back().id;
+            const Step* s = r.t_.find(id);
+            undo_records(id);
+            r.out_ << "  " << kUndo << " " << id << " " << (s ? s->title : std::string()) << " (undone)\n";
+        }
+    }
+
     // A step left half-done by an interrupted command is rolled back before anything else.
     void recover() {
-        const auto& steps = journal.steps();
-        if (steps.empty()) return;
-        const StepEntry last = steps.back();
-        if (last.state == StepState::Applied) return;
-        r.out_ << "  " << kUndo << " " << last.id << ": a previous netlab stopped in the middle of it; rolling it back"
-               << std::endl;
-        undo_records(last.id);
+        // Several steps are half undone when an undo that removes namespaces was interrupted.
+        while (!journal.steps().empty() && journal.steps().back().state != StepState::Applied) {
+            const StepEntry last = journal.steps().back();
+            r.out_ << "  " << kUndo << " " << last.id
+                   << ": a previous netlab stopped in the middle of it; rolling it back" << std::endl;
+            undo_records(last.id);
+        }
     }
 
     std::vector<Check> verify_step(const Step& s, bool probes, const std::set<std::string>* superseded) {
@@ -323,22 +385,32 @@ int Runner::undo(const UndoOptions& o) {
         count = steps.size() - 1 - static_cast<size_t>(idx);
     } else count = std::min<size_t>(static_cast<size_t>(o.steps), steps.size());
     const size_t w = im.width();
-    for (size_t k = 0; k < count; ++k) {
+    std::vector<std::string> ids;  // the steps to undo, the last first
+    for (size_t k = 0; k < count; ++k) ids.push_back(steps[steps.size() - 1 - k].id);
+    const std::set<std::string> removed = im.containers_removed(ids);
+    for (auto& id : ids) {
         if (InterruptGuard::hit()) {
-            out_ << "Interrupted; the lab is consistent up to '" << im.journal.steps().back().id << "'.\n";
+            im.finish_half_undone();
+            out_ << "Interrupted; the lab is consistent up to '"
+                 << (im.journal.steps().empty() ? std::string("(nothing)") : im.journal.steps().back().id)
+                 << "': netlab verify checks it, netlab undo goes on, netlab run builds it up again.\n";
+            im.finish_if_empty();
             return 130;
         }
-        std::string id = im.journal.steps().back().id;
         const Step* s = t_.find(id);
+        std::string waits_for;
         try {
-            im.undo_records(id);
+            waits_for = im.undo_step(id, removed);
         } catch (const Error& e) {
             out_ << "  " << kFail << " " << pad(id, w) << "undo failed: " << e.what() << "\n";
             if (!e.hint().empty()) out_ << "      hint: " << e.hint() << "\n";
             out_ << "      the journal keeps what is left; run `netlab undo` again after fixing it, or `netlab reset`\n";
             return 1;
         }
-        out_ << "  " << kUndo << " " << pad(id, w) << (s ? s->title : std::string()) << " (undone)\n";
+        std::string how = " (undone)";
+        if (!waits_for.empty())  // "netns:x" -> "netns x"
+            how = " (goes with " + waits_for.replace(waits_for.find(':'), 1, " ") + ", deleted below)";
+        out_ << "  " << kUndo << " " << pad(id, w) << (s ? s->title : std::string()) << how << "\n";
         out_.flush();
     }
     im.finish_if_empty();

@@ -4,8 +4,23 @@
 
 #include "lab/error.h"
 #include "steps/common.h"
+#include "steps/netns.h"
 
 namespace netlab::steps {
+
+// Which records live inside a namespace, and which record removes one (Registry::add_scope): an
+// undo that deletes a lab namespace skips the undo of the links, addresses, routes, bridge-port
+// flags, rules and sysctls inside it. Pods (processes keep a namespace alive) and files under /etc
+// are outside every namespace and are always undone one by one. Only a namespace whose creation
+// was confirmed is certainly the lab's, so only such a record removes a container.
+static void register_scopes(lab::Registry& reg) {
+    auto inside_ns = [](const lab::Record& r) { return netns_container(r.data.at("ns")); };
+    for (const char* kind : {"link", "address", "route", "link-state", "hairpin", "promisc", "rules", "sysctl"})
+        reg.add_scope(kind, inside_ns, nullptr);
+    reg.add_scope("netns", nullptr, [](const lab::Record& r) {
+        return r.done ? netns_container(r.data.at("name")) : std::string();
+    });
+}
 
 void register_all(lab::Registry& reg) {
     register_netns(reg);
@@ -20,6 +35,7 @@ void register_all(lab::Registry& reg) {
     register_bridge_port(reg);
     register_pod(reg);
     register_probes(reg);
+    register_scopes(reg);
     register_quiz_live();
 }
 

@@ -181,17 +181,21 @@ TEST_CASE("a crash after any change of undo --all: undo --all finishes the job, 
         REQUIRE(lab.run("run --no-verify").rc == 0);
     }
     MESSAGE("a full undo --all has " << changes << " fault points");
-    CHECK(changes >= 36);  // one fault point per journaled change undone
+    // One fault point per change undone. undo --all deletes the 4 namespaces with everything in them
+    // and undoes the rest one by one: 3 pods, 2 resolv.conf files, 2 or 3 directories under /etc
+    // (/etc/netns itself when the lab made it) and the promisc observation record.
+    CHECK(changes >= 12);
 }
 
 TEST_CASE("Ctrl-C during run or undo leaves a consistent lab: verify passes for what is applied") {
     const std::string root_before = root_fingerprint();
     TestLab lab("h3");
     const std::string empty = lab_state(lab);
-    // Moments spread over a verified run (about 5 s here): early steps, the pods, the probes; the last
-    // one is a learner pressing Ctrl-C three times.
-    const std::vector<std::vector<int>> run_moments = {{100}, {400}, {900}, {1600}, {2500}, {3500}, {1200, 1250, 1300}};
-    const std::vector<int> undo_moments = {100, 300, 600};
+    // Moments spread over a verified run (about 1.1 s here, 5 s on a slow machine): early steps, the
+    // pods, the probes; the last one is a learner pressing Ctrl-C three times.
+    const std::vector<std::vector<int>> run_moments = {{30}, {80}, {200}, {400}, {700}, {1000}, {300, 330, 360}};
+    // undo --all takes a few ms: a timed Ctrl-C would land after it; raised right after change N.
+    const std::vector<int> undo_moments = {1, 4, 8};
     int runs_interrupted = 0, undos_interrupted = 0;
     for (size_t i = 0; i < run_moments.size(); ++i) {
         CAPTURE(run_moments[i].front());
@@ -211,9 +215,11 @@ TEST_CASE("Ctrl-C during run or undo leaves a consistent lab: verify passes for 
         INFO(v.out);
         CHECK(v.rc == 0);
         // Ctrl-C during undo --all: what is left is consistent too; then undo --all finishes.
-        auto ui = run_interrupted(lab.cmd("undo --all"), {undo_moments[i % undo_moments.size()]});
+        auto ui = sh("NETLAB_INTERRUPT_AFTER=" + std::to_string(undo_moments[i % undo_moments.size()]) + " " +
+                         lab.cmd("undo --all"),
+                     120);
         INFO(ui.out);
-        CHECK((ui.rc == 130 || ui.rc == 0));
+        CHECK((ui.rc == 130 || (ui.rc == 0 && r.rc == 130)));  // 0 only when the interrupted run made little
         undos_interrupted += ui.rc == 130;
         CHECK(lab.run("status").out.find("interrupted") == std::string::npos);
         CHECK(lab.run("verify", 120).rc == 0);
