@@ -291,3 +291,103 @@ TEST_CASE("a lock file removed by its holder does not give the waiter a lock on 
     CHECK(second_has_it.load());
     fs::remove_all(dir);
 }
+
+// Containment (Registry::add_scope): things inside a box go with it when the same undo removes the
+// box; an undo that keeps the box undoes them one by one.
+namespace {
+
+std::vector<std::string> g_undone;  // names whose undo handler ran, in order
+
+class BoxedAction : public lab::Action {
+public:
+    explicit BoxedAction(const lab::Params& p) : name_(p.str("name")), in_(p.str_or("in", "")) { p.only({"name", "in"}); }
+    std::string describe(const lab::LabNames&) const override { return "make " + name_; }
+    std::vector<std::string> commands(const lab::LabNames&) const override { return {}; }
+    void apply(lab::Context& ctx) override {
+        ctx.change("boxed", {{"name", name_}, {"in", in_}}, [&] { g_kernel.insert(in_.empty() ? name_ : in_ + "/" + name_); });
+    }
+    std::vector<lab::Check> verify(lab::Context&) override { return {}; }
+
+private:
+    std::string name_, in_;
+};
+
+lab::Registry boxed_registry() {
+    lab::Registry reg;
+    reg.add_action("boxed", [](const lab::Params& p) { return std::make_unique<BoxedAction>(p); });
+    reg.add_undo("boxed", [](lab::Context&, const lab::Record& r) {
+        const std::string& name = r.data.at("name");
+        const std::string& in = r.data.at("in");
+        g_undone.push_back(name);
+        if (!in.empty()) {
+            g_kernel.erase(in + "/" + name);
+            return;
+        }
+        g_kernel.erase(name);  // removing a box removes what is in it
+        std::erase_if(g_kernel, [&](const std::string& k) { return k.rfind(name + "/", 0) == 0; });
+    });
+    reg.add_scope(
+        "boxed", [](const lab::Record& r) { return r.data.at("in").empty() ? "" : "box:" + r.data.at("in"); },
+        [](const lab::Record& r) { return r.data.at("in").empty() ? "box:" + r.data.at("name") : ""; });
+    return reg;
+}
+
+const char* kBoxes = R"(
+title = "boxes"
+[[step]]
+id = "boxes"
+title = "two boxes"
+  [[step.action]]
+  kind = "boxed"
+  name = "a"
+  [[step.action]]
+  kind = "boxed"
+  name = "z"
+[[step]]
+id = "fill"
+title = "things in box a, one loose"
+  [[step.action]]
+  kind = "boxed"
+  name = "x"
+  in = "a"
+  [[step.action]]
+  kind = "boxed"
+  name = "loose"
+[[step]]
+id = "more"
+title = "one more thing in box a"
+  [[step.action]]
+  kind = "boxed"
+  name = "y"
+  in = "a"
+)";
+
+}  // namespace
+
+TEST_CASE("undo --all removes a box with what is in it; undoing a step alone undoes its things one by one") {
+    Fixture f(kBoxes);
+    lab::Registry reg = boxed_registry();
+    auto t = lab::load_tutorial(f.tut, reg);
+    std::ostringstream out;
+    lab::Runner r(t, reg, {"default"}, f.dir / "state", "/bin/true", out);
+    REQUIRE(r.run({"", false, {}}) == 0);
+    REQUIRE(g_kernel == std::set<std::string>{"a", "z", "a/x", "loose", "a/y"});
+
+    g_undone.clear();
+    lab::UndoOptions one;
+    CHECK(r.undo(one) == 0);  // "more" alone: box a stays, so y is undone by itself
+    CHECK(g_undone == std::vector<std::string>{"y"});
+    CHECK(g_kernel == std::set<std::string>{"a", "z", "a/x", "loose"});
+    REQUIRE(r.run({"", false, {}}) == 0);
+
+    g_undone.clear();
+    lab::UndoOptions all;
+    all.all = true;
+    CHECK(r.undo(all) == 0);
+    // y and x went with box a; the loose thing and both boxes were undone, last made first.
+    CHECK(g_undone == std::vector<std::string>{"loose", "z", "a"});
+    CHECK(g_kernel.empty());
+    CHECK(r.applied().empty());
+    CHECK(out.str().find("goes with box a") != std::string::npos);
+    CHECK_FALSE(fs::exists(f.dir / "state" / "default"));  // the journal is gone with its directory
+}
