@@ -526,6 +526,27 @@ public:
         record(what);
     }
 
+    // Deletes every rule of `chain` ("nft flush chain"); the chain stays.
+    void flush_chain(const std::string& table, const std::string& chain) {
+        Rule r(checked(nftnl_rule_alloc(), "rule"));
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
+        nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+        nlmsghdr* nlh = nftnl_rule_nlmsg_build_hdr(buf(), NFT_MSG_DELRULE, NFPROTO_IPV4, NLM_F_ACK, seq_);
+        nftnl_rule_nlmsg_build_payload(nlh, r.get());
+        record("flush chain " + table + "/" + chain);
+    }
+
+    void delete_chain(const std::string& table, const std::string& name) {
+        Chain c(checked(nftnl_chain_alloc(), "chain"));
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+        nlmsghdr* nlh = nftnl_chain_nlmsg_build_hdr(buf(), NFT_MSG_DELCHAIN, NFPROTO_IPV4, NLM_F_ACK, seq_);
+        nftnl_chain_nlmsg_build_payload(nlh, c.get());
+        record("delete chain " + table + "/" + name);
+    }
+
     void rule(const std::string& table, const std::string& chain, size_t index, const IptRule& ir) {
         const std::string what = "rule " + std::to_string(index) + " of " + table + "/" + chain;
         Rule r(checked(nftnl_rule_alloc(), "rule"));
@@ -1047,6 +1068,14 @@ DumpedRule decode_rule(const nftnl_rule* nr) {
 
 // ---------------------------------------------------------------- public
 
+// The kernel holds exactly these rules in this order (every one decoded and equal).
+static bool same_rules(const DumpedChain& had, const IptChain& want) {
+    if (had.rules.size() != want.rules.size()) return false;
+    for (size_t i = 0; i < want.rules.size(); ++i)
+        if (!had.rules[i].decoded || !(had.rules[i].rule == want.rules[i])) return false;
+    return true;
+}
+
 void nft_forget_netns(const std::string& netns) {
     std::lock_guard<std::mutex> held(sockets().lock());
     sockets().drop(netns);
@@ -1061,19 +1090,50 @@ void nft_replace(const std::string& netns, const Ruleset& rs, const std::vector<
             if (std::find(owned.begin(), owned.end(), t.name) == owned.end())
                 throw Error("table '" + t.name + "' is in the ruleset but not among the tables to replace");
 
+        // The chains there now. A table that stays keeps the chains that stay, base chains above all:
+        // deleting a table and making it again unregisters and registers its hooks, and a commit
+        // that does so costs 6-17 ms (NAT hooks most) against well under 1 ms for flushing its rules.
+        const std::vector<DumpedTable> before = nft_dump(netns, owned);
         BatchBuilder bb;
         for (const auto& name : owned) {
             const IptTable* table = nullptr;
             for (const auto& t : rs.tables)
                 if (t.name == name) table = &t;
-            // Create-if-absent then delete: the delete can't fail, and the table ends up empty/absent.
+            const DumpedTable* had = nullptr;
+            for (const auto& t : before)
+                if (t.name == name) had = &t;
+            if (!table || table->chains.empty()) {
+                // Create-if-absent then delete: the delete can't fail, and the table ends up absent.
+                bb.table(NFT_MSG_NEWTABLE, name, NLM_F_CREATE);
+                bb.table(NFT_MSG_DELTABLE, name, 0);
+                continue;
+            }
             bb.table(NFT_MSG_NEWTABLE, name, NLM_F_CREATE);
-            bb.table(NFT_MSG_DELTABLE, name, 0);
-            if (!table || table->chains.empty()) continue;
-            bb.table(NFT_MSG_NEWTABLE, name, NLM_F_CREATE);
-            for (const auto& ch : table->chains) bb.chain(name, ch);
-            for (const auto& ch : table->chains)
-                for (size_t i = 0; i < ch.rules.size(); ++i) bb.rule(name, ch.name, i + 1, ch.rules[i]);
+            // A chain whose rules are already exactly these is left alone; any other that is there
+            // is flushed and filled again. (Removing an xt target such as DNAT queues deferred work
+            // that the next commit adding one waits for, an RCU grace period: unchanged rules must
+            // not be removed and made again.)
+            std::vector<const IptChain*> refill;
+            for (const auto& ch : table->chains) {
+                const DumpedChain* old = nullptr;
+                if (had)
+                    for (const auto& c : had->chains)
+                        if (c.name == ch.name) old = &c;
+                if (old && same_rules(*old, ch)) continue;
+                if (old && !old->rules.empty()) bb.flush_chain(name, ch.name);
+                refill.push_back(&ch);
+            }
+            if (had)
+                for (const auto& old : had->chains) {
+                    bool stays = false;
+                    for (const auto& ch : table->chains) stays = stays || ch.name == old.name;
+                    if (stays) continue;
+                    if (!old.rules.empty()) bb.flush_chain(name, old.name);
+                    bb.delete_chain(name, old.name);
+                }
+            for (const auto& ch : table->chains) bb.chain(name, ch);  // made when new; a base chain's policy set
+            for (const IptChain* ch : refill)
+                for (size_t i = 0; i < ch->rules.size(); ++i) bb.rule(name, ch->name, i + 1, ch->rules[i]);
         }
         bb.finish();
 

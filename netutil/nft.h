@@ -11,8 +11,9 @@
 namespace netlab::net {
 
 // Replaces the IPv4 tables named in `owned` (e.g. {"nat","filter"}) inside `netns` with their
-// contents in `rs`, in ONE atomic netlink batch (NEWTABLE, DELTABLE, NEWTABLE, chains, rules).
-// A table in `owned` that is absent from `rs` (or has no chains) is deleted. On any error nothing
+// contents in `rs`, in ONE atomic netlink batch: chains whose rules are already exactly these stay
+// untouched, other chains are flushed and filled again, chains not in `rs` are deleted, new ones
+// made. A table in `owned` that is absent from `rs` (or has no chains) is deleted. On any error nothing
 // changes and Error names the failing message ("program rules in netns netlab: ... (rule 3 of
 // chain DUSTIN-SVC-HTTP): Invalid argument").
 void nft_replace(const std::string& netns, const Ruleset& rs, const std::vector<std::string>& owned);

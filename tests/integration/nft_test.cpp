@@ -425,3 +425,36 @@ TEST_CASE("nft_dump: rules iptables-nft would not write are kept raw, nft's own 
     CHECK_FALSE(rs.tables[0].chains[0].builtin);
     CHECK(rs.tables[0].chains[0].policy == "ACCEPT");
 }
+
+// Rules a step does not change stay as they are (same kernel handles): removing and making again
+// an xt target costs the next commit an RCU grace period. Changed chains are rewritten whole.
+TEST_CASE("nft_replace leaves chains whose rules do not change alone and rewrites the others") {
+    RootUnchanged root;
+    ScratchNetns ns("keep");
+    auto handles = [&](const std::string& chain) {  // "# handle N" of every rule of a nat chain
+        std::string out = run_ok(ns, "nft -a list chain ip nat " + chain);
+        std::vector<std::string> hs;
+        std::istringstream lines(out);
+        std::string line;
+        while (std::getline(lines, line)) {
+            auto at = line.find(" # handle ");
+            if (at == std::string::npos || line.find("chain ") != std::string::npos) continue;  // the chain's own
+            hs.push_back(line.substr(at + 10));
+        }
+        return hs;
+    };
+    nft_replace(ns.name(), model_after(7), kOwned);  // up to the DNAT in DUSTIN-SERVICES
+    const auto post = handles("POSTROUTING"), services = handles("DUSTIN-SERVICES");
+    REQUIRE(post.size() == 1);
+    REQUIRE(services.size() == 1);
+    nft_replace(ns.name(), model_after(9), kOwned);  // DUSTIN-SVC-HTTP and its DNAT added
+    CHECK(handles("POSTROUTING") == post);         // MASQUERADE untouched
+    CHECK(handles("DUSTIN-SERVICES") == services);  // its DNAT untouched
+    nft_replace(ns.name(), model_after(11), kOwned);  // DUSTIN-SERVICES: DNAT replaced by a jump
+    CHECK(handles("POSTROUTING") == post);
+    CHECK(handles("DUSTIN-SERVICES") != services);
+    CHECK(run_ok(ns, "iptables-nft -t nat -S") == render_table(model_after(11), "nat"));
+    nft_replace(ns.name(), model_after(kArticle.size()), kOwned);
+    CHECK(run_ok(ns, "iptables-nft -t nat -S") == render_table(model_after(kArticle.size()), "nat"));
+    CHECK(run_ok(ns, "iptables-nft -t filter -S") == render_table(model_after(kArticle.size()), "filter"));
+}
