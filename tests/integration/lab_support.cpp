@@ -85,7 +85,9 @@ std::string TestLab::snapshot() const {
     }
     out += "== files\n" + sh("cd /etc/netns 2>/dev/null && find . -path './" + name_ + "-*' -printf '%p %m\\n' -exec cat {} \\; 2>/dev/null | sort").out;
     out += "== etc/netns exists: " + std::string(fs::exists("/etc/netns") ? "yes" : "no") + "\n";
-    out += "== pods\n" + sh("pgrep -af '[n]etlab pod --lab " + name_ + " ' | sed 's/^[0-9]* //' | sed 's/^[^ ]*netlab /netlab /' | sort").out;
+    out += "== pods\n" + sh("pgrep -af '[n]etlab pod --lab " + name_ + " ' | sed 's/^[0-9]* //' | sed 's/^[^ ]*netlab /netlab /' | "
+                               // netlab run hands a pod its listening socket and a readiness pipe; a script starts it plain
+                               "sed 's/ --listen-fd [0-9]*//; s/ --ready-fd [0-9]*//' | sort").out;
     return out;
 }
 
