@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <iostream>
 #include <map>
 
@@ -112,6 +113,12 @@ void add_namespace_commands(CLI::App& app, CommandTable& table) {
     pod->add_option("--name", po->name, "pod name it reports")->required();
     pod->add_option("--port", po->port, "TCP port (default 8080)");
     pod->add_option("--address", po->address, "listen address (default 0.0.0.0)");
+    pod->add_option("--listen-fd", po->listen_fd,
+                    "serve this inherited listening TCP socket instead of opening one (used by netlab run)")
+        ->check(CLI::Range(0, std::numeric_limits<int>::max()));
+    pod->add_option("--ready-fd", po->ready_fd,
+                    "write one byte to this inherited pipe once serving, then close it (used by netlab run)")
+        ->check(CLI::Range(0, std::numeric_limits<int>::max()));
     table.push_back({pod, [po](Globals&) { return pods::run_pod_server(*po); }});
 }
 

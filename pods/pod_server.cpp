@@ -10,10 +10,17 @@
 // client reads the reply instead of a reset.
 #include "pods/pod_server.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -44,6 +51,22 @@ constexpr std::size_t kMinRead = 2048;
 constexpr std::size_t kOneSegment = 1400;     // what surely fits one TCP segment
 constexpr std::size_t kLingerBytes = 64 * 1024;  // drained at most before closing
 constexpr auto kLingerTime = std::chrono::milliseconds(2000);
+
+// Why `fd` cannot be served, or "" when it is a listening TCP socket (IPv4 or IPv6).
+std::string listening_socket_problem(int fd) {
+    if (::fcntl(fd, F_GETFD) < 0) return "not an open file descriptor";
+    auto get = [fd](int option, int& value) {
+        socklen_t len = sizeof value;
+        return ::getsockopt(fd, SOL_SOCKET, option, &value, &len) == 0;
+    };
+    int domain = 0, type = 0, protocol = 0, listening = 0;
+    if (!get(SO_DOMAIN, domain)) return errno == ENOTSOCK ? "not a socket" : std::string("getsockopt: ") + std::strerror(errno);
+    if (domain != AF_INET && domain != AF_INET6) return "not an IPv4 or IPv6 socket";
+    if (!get(SO_TYPE, type) || type != SOCK_STREAM || !get(SO_PROTOCOL, protocol) || protocol != IPPROTO_TCP)
+        return "not a TCP socket";
+    if (!get(SO_ACCEPTCONN, listening) || !listening) return "a TCP socket that is not listening";
+    return "";
+}
 
 std::string endpoint_address(const net::ip::address& a) {
     if (a.is_v6() && a.to_v6().is_v4_mapped())
@@ -77,6 +100,12 @@ public:
     bool sweep_armed_ = false;
 
     int run();
+    int check_options() const;
+    void raise_fd_limit() const;
+    int open_acceptor();
+    int adopt_acceptor();
+    void signal_ready() const;
+    int fail(const std::string& what, const error_code& ec) const;
     void accept();
     void on_accept(const error_code& ec);
     void arm_sweep();
@@ -376,36 +405,49 @@ void Server::stop() {
     for (std::size_t i = 0; i < conns_.size(); ++i) conns_[i]->close();
 }
 
-int Server::run() {
-    const std::string where = opt_.address + ":" + std::to_string(opt_.port);
-    auto fail = [&](const std::string& what, const error_code& ec) {
-        std::cerr << "netlab pod " << opt_.name << ": " << what << " " << where << ": " << ec.message()
-                  << std::endl;
-        return 1;
+int Server::fail(const std::string& what, const error_code& ec) const {
+    std::cerr << "netlab pod " << opt_.name << ": " << what << " " << opt_.address << ":" << opt_.port << ": "
+              << ec.message() << std::endl;
+    return 1;
+}
+
+// 0 when the options can be served, else prints why and returns 2.
+int Server::check_options() const {
+    auto bad = [&](const std::string& why) {
+        std::cerr << "netlab pod " << opt_.name << ": " << why << std::endl;
+        return 2;
     };
     error_code ec;
-    auto addr = net::ip::make_address(opt_.address, ec);  // a literal only: never a name lookup
-    if (ec) {
-        std::cerr << "netlab pod " << opt_.name << ": listen on " << where << ": \"" << opt_.address
-                  << "\" is not an IP address" << std::endl;
-        return 2;
-    }
+    net::ip::make_address(opt_.address, ec);  // a literal only: never a name lookup
+    if (ec)
+        return bad("listen on " + opt_.address + ":" + std::to_string(opt_.port) + ": \"" + opt_.address +
+                   "\" is not an IP address");
     if (opt_.max_connections == 0 || opt_.max_request_line == 0 || opt_.max_header_bytes == 0 ||
-        opt_.header_timeout_ms <= 0 || opt_.idle_timeout_ms <= 0) {
-        std::cerr << "netlab pod " << opt_.name << ": limits and timeouts must be positive" << std::endl;
-        return 2;
+        opt_.header_timeout_ms <= 0 || opt_.idle_timeout_ms <= 0)
+        return bad("limits and timeouts must be positive");
+    if (opt_.listen_fd >= 0) {
+        std::string problem = listening_socket_problem(opt_.listen_fd);
+        if (!problem.empty()) return bad("--listen-fd " + std::to_string(opt_.listen_fd) + ": " + problem);
     }
-    // Room for max_connections descriptors (the soft limit is often 1024): raise it up to the hard one.
-    rlimit rl{};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        rlim_t want = static_cast<rlim_t>(opt_.max_connections) + 64;
-        if (rl.rlim_cur < want) {
-            rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want) ? want : rl.rlim_max;
-            ::setrlimit(RLIMIT_NOFILE, &rl);
-        }
-    }
+    if (opt_.ready_fd >= 0 && ::fcntl(opt_.ready_fd, F_GETFD) < 0)
+        return bad("--ready-fd " + std::to_string(opt_.ready_fd) + ": not an open file descriptor");
+    return 0;
+}
 
-    tcp::endpoint ep(addr, opt_.port);
+// Room for max_connections descriptors (the soft limit is often 1024): raise it up to the hard one.
+void Server::raise_fd_limit() const {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
+    rlim_t want = static_cast<rlim_t>(opt_.max_connections) + 64;
+    if (rl.rlim_cur >= want) return;
+    rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want) ? want : rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+// A socket of its own on address:port.
+int Server::open_acceptor() {
+    error_code ec;
+    tcp::endpoint ep(net::ip::make_address(opt_.address), opt_.port);
     acceptor_.open(ep.protocol(), ec);
     if (ec) return fail("open socket for", ec);
     acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -414,6 +456,36 @@ int Server::run() {
     if (ec) return fail("bind", ec);
     acceptor_.listen(net::socket_base::max_listen_connections, ec);
     if (ec) return fail("listen on", ec);
+    return 0;
+}
+
+// The inherited listening socket (checked by check_options), kept from any further exec.
+int Server::adopt_acceptor() {
+    const int fd = opt_.listen_fd;
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+    error_code ec;
+    acceptor_.assign(domain == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) return fail("adopt --listen-fd " + std::to_string(fd) + " for", ec);
+    return 0;
+}
+
+// Tells whoever started the pod that it accepts now: one byte on the ready pipe, which is closed.
+void Server::signal_ready() const {
+    if (opt_.ready_fd < 0) return;
+    ::signal(SIGPIPE, SIG_IGN);  // a starter that gave up waiting must not kill the pod
+    while (::write(opt_.ready_fd, "R", 1) < 0 && errno == EINTR) {
+    }
+    ::close(opt_.ready_fd);
+}
+
+int Server::run() {
+    if (int rc = check_options()) return rc;
+    raise_fd_limit();
+    if (int rc = opt_.listen_fd >= 0 ? adopt_acceptor() : open_acceptor()) return rc;
+    error_code ec;
     auto bound = acceptor_.local_endpoint(ec);
     if (ec) return fail("get address of", ec);
 
@@ -425,8 +497,9 @@ int Server::run() {
     });
 
     accept();
-    std::cout << "netlab pod " << opt_.name << " listening on " << opt_.address << ":" << bound.port()
-              << std::endl;
+    std::cout << "netlab pod " << opt_.name << " listening on " << endpoint_address(bound.address()) << ":"
+              << bound.port() << std::endl;
+    signal_ready();
     ioc_.run();
     return 0;
 }

@@ -19,9 +19,15 @@ struct PodServerOptions {
     int header_timeout_ms = 10000;         // whole request head must arrive within this
     int idle_timeout_ms = 30000;           // keep-alive idle limit
     std::size_t max_connections = 1024;
+    // Socket activation: an inherited, already listening TCP socket to serve instead of opening
+    // one on address:port (`netlab run` makes it in the pod's namespace before starting the pod).
+    int listen_fd = -1;
+    // An inherited pipe: one byte is written to it, and it is closed, once the pod accepts.
+    int ready_fd = -1;
 };
 
-// Serves until SIGTERM or SIGINT; returns the process exit code. Prints one line when listening.
+// Serves until SIGTERM or SIGINT; returns the process exit code (2 for bad options, among them a
+// listen_fd that is not a listening TCP socket). Prints one line when listening.
 int run_pod_server(const PodServerOptions& opt);
 
 // The reply body for a request (exposed for tests). `json` selects the JSON form.

@@ -1,9 +1,15 @@
 // Step kind "pod": starts netlab's HTTP pod (`netlab pod ...`) inside a namespace, detached so it
-// outlives the netlab command, and waits until it answers. Its pid and start time are journaled so
-// that undo never signals a recycled pid; a pod whose start was interrupted before its pid was
-// journaled is found by its exact command line and namespace.
+// outlives the netlab command. Socket activation, the systemd way: netlab itself makes the pod's
+// listening socket in the namespace before the pod runs, so connections queue in its backlog from
+// then on and nothing is polled; the pod inherits it as fd 3 and says on a pipe (fd 4) that it
+// serves. Its pid and start time are journaled so that undo never signals a recycled pid; a pod
+// whose start was interrupted before its pid was journaled is found by its command line.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,7 +19,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "lab/error.h"
 #include "netutil/netns.h"
@@ -89,24 +94,76 @@ void stop_found_pod(int pid) {
     if (proc_stat(pid, start, state)) stop_pod(pid, start);
 }
 
+// Reaps PID when it is our own child that exited (a zombie with that start time): the pid cannot
+// have been reused while it is unreaped.
+static void reap_exited(int pid, const std::string& start) {
+    std::string st;
+    char state = 0;
+    if (proc_stat(pid, st, state) && st == start && state == 'Z') ::waitpid(pid, nullptr, WNOHANG);
+}
+
+// Waits up to `ms` for the process behind `pidfd` to exit: a pidfd becomes readable then, whether
+// or not the process is our child. Reaps it when it is our child.
+static bool wait_exit(const net::UniqueFd& pidfd, int ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        pollfd p{pidfd.get(), POLLIN, 0};
+        int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+        if (n > 0) {
+            siginfo_t info{};
+            ::waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &info, WEXITED | WNOHANG);
+            return true;
+        }
+        if (n == 0 || errno != EINTR || left.count() <= 0) return false;
+    }
+}
+
 void stop_pod(int pid, const std::string& start) {
-    if (!pod_alive(pid, start)) {
-        ::waitpid(pid, nullptr, WNOHANG);  // reap it if it was our child
-        return;
+    if (!pod_alive(pid, start)) return reap_exited(pid, start);
+    net::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd) {
+        if (errno == ESRCH) return;  // gone since the first look
+        throw Error("stop pod pid " + std::to_string(pid) + ": pidfd_open: " + errno_text(errno));
     }
-    ::kill(pid, SIGTERM);
-    for (int i = 0; i < 200; ++i) {  // up to 2 s
-        ::waitpid(pid, nullptr, WNOHANG);
-        if (!pod_alive(pid, start)) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ::kill(pid, SIGKILL);
-    for (int i = 0; i < 100; ++i) {
-        ::waitpid(pid, nullptr, WNOHANG);
-        if (!pod_alive(pid, start)) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // Looked at again with the pidfd open: it now surely refers to the process with that start time.
+    if (!pod_alive(pid, start)) return reap_exited(pid, start);
+    for (auto [sig, ms] : {std::pair{SIGTERM, 2000}, std::pair{SIGKILL, 1000}}) {
+        ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0);  // ESRCH: exited, the wait sees it
+        if (wait_exit(pidfd, ms)) return;
     }
     throw Error("stop pod pid " + std::to_string(pid) + ": it does not exit");
+}
+
+// The descriptors the pod inherits (socket activation) and how long its start may take.
+constexpr int kListenFd = 3;
+constexpr int kReadyFd = 4;
+constexpr int kReadyMs = 5000;
+
+// `fd` moved above the descriptors a child gets (so that putting them in place never overwrites
+// one of them), close-on-exec: only the child's own copies are inherited.
+static net::UniqueFd above_child_fds(net::UniqueFd fd, const std::string& what) {
+    net::UniqueFd high(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 10));
+    if (!high) throw Error(what + ": fcntl F_DUPFD_CLOEXEC: " + errno_text(errno));
+    return high;
+}
+
+// The pod's listening socket on 0.0.0.0:PORT, made in the calling thread's network namespace.
+// Bound and listening before the pod runs: connections queue in its backlog from now on.
+static net::UniqueFd listen_socket(int port, const std::string& what) {
+    const std::string where = " 0.0.0.0:" + std::to_string(port);
+    auto fail = [&](const std::string& op) { throw Error(what + ": " + op + where + ": " + errno_text(errno)); };
+    net::UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!s) fail("open a socket for");
+    int one = 1;
+    if (::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) fail("set SO_REUSEADDR on");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) fail("bind");
+    if (::listen(s.get(), SOMAXCONN) != 0) fail("listen on");  // the backlog the pod's own listen uses
+    return above_child_fds(std::move(s), what);
 }
 
 namespace {
@@ -121,8 +178,9 @@ public:
     std::string describe(const LabNames& n) const override {
         return "start HTTP pod " + name_ + " on port " + std::to_string(port_) + " in " + where_text(n, ns_);
     }
-    // Started like apply() starts it: this netlab binary, in a session of its own, detached; then
-    // waited for (at most 5 s) until it answers.
+    // Started with this netlab binary, in a session of its own, detached, binding its own socket
+    // (apply() makes the socket itself, the kernel state is the same); then waited for (at most 5 s)
+    // until it answers.
     std::vector<std::string> commands(const LabNames& n) const override {
         std::error_code ec;
         fs::path self = fs::read_symlink("/proc/self/exe", ec);
@@ -155,14 +213,14 @@ public:
         ctx.change_learning("pod", {{"ns", real}, {"lab", ctx.names.lab}, {"name", name_}, {"port", std::to_string(port_)},
                                     {"log", log.string()}},
                             [&]() -> lab::RecordData {
-                                int pid = spawn(ctx, real, log);
+                                Started pod = spawn(ctx, real, log);
                                 lab::Journal::maybe_fault();  // running, its pid not journaled yet
                                 std::string start;
                                 char state = 0;
-                                if (!proc_stat(pid, start, state))
-                                    throw Error("start pod " + name_ + " in netns " + real + ": it exited at once; see " + log.string());
-                                wait_ready(real, pid, start, log);
-                                return {{"pid", std::to_string(pid)}, {"start", start}};
+                                if (!proc_stat(pod.pid, start, state))
+                                    throw Error(what(real) + ": it exited at once; see " + log.string());
+                                wait_ready(real, pod, log);
+                                return {{"pid", std::to_string(pod.pid)}, {"start", start}};
                             });
     }
 
@@ -178,36 +236,74 @@ public:
     }
 
 private:
-    int spawn(Context& ctx, const std::string& real, const fs::path& log) {
-        net::NetnsGuard g(real);  // the child inherits this thread's network namespace
+    struct Started {
+        int pid = -1;
+        net::UniqueFd ready;  // the read end of the pod's ready pipe
+    };
+
+    std::string what(const std::string& real) const { return "start pod " + name_ + " in netns " + real; }
+
+    // The socket and the ready pipe are made here, the pod gets them as fds 3 and 4 and is the
+    // only holder once this returns. The child inherits this thread's network namespace.
+    Started spawn(Context& ctx, const std::string& real, const fs::path& log) {
+        net::NetnsGuard g(real);
+        net::UniqueFd sock = listen_socket(port_, what(real));
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) != 0) throw Error(what(real) + ": pipe: " + errno_text(errno));
+        net::UniqueFd ready_r(p[0]), ready_w = above_child_fds(net::UniqueFd(p[1]), what(real));
+        auto args = pod_args(ctx.names.lab, name_, port_);
+        args.insert(args.end(), {"--listen-fd", std::to_string(kListenFd), "--ready-fd", std::to_string(kReadyFd)});
         std::error_code ec;
-        bp::child c(ctx.self_exe.string(), bp::args(pod_args(ctx.names.lab, name_, port_)), bp::std_in < bp::null,
-                    (bp::std_out & bp::std_err) > log.string(),
-                    bp::extend::on_exec_setup = [](auto&) { ::setsid(); }, ec);
-        if (ec) throw Error("start pod " + name_ + " in netns " + real + ": " + ec.message());
+        bp::child c(ctx.self_exe.string(), bp::args(args), bp::std_in < bp::null, (bp::std_out & bp::std_err) > log.string(),
+                    bp::extend::on_exec_setup = [s = sock.get(), w = ready_w.get()](auto& exec) {
+                        // In the child: a session of its own; dup2 clears close-on-exec on the copies
+                        // only; every other descriptor above them closes on exec (no stray fd leaks).
+                        ::setsid();
+                        if (::dup2(s, kListenFd) < 0 || ::dup2(w, kReadyFd) < 0) {
+                            exec.set_error(std::error_code(errno, std::system_category()), "dup2");
+                            ::_exit(127);
+                        }
+                        ::close_range(kReadyFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+                    },
+                    ec);
+        if (ec) throw Error(what(real) + ": " + ec.message());
         int pid = c.id();
         c.detach();
-        return pid;
+        return {pid, std::move(ready_r)};
     }
 
-    void wait_ready(const std::string& real, int pid, const std::string& start, const fs::path& log) {
-        net::NetnsGuard g(real);
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        std::string last;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (!pod_alive(pid, start)) {
-                ::waitpid(pid, nullptr, WNOHANG);
-                auto text = std::ifstream(log);
-                std::string l, all;
-                while (std::getline(text, l)) all += l + " ";
-                throw Error("start pod " + name_ + " in netns " + real + ": it exited: " + all);
-            }
-            auto r = pods::http_get("127.0.0.1", static_cast<uint16_t>(port_), "/", std::chrono::milliseconds(300));
-            if (r.ok) return;
-            last = r.error;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // Waits (at most 5 s, no polling) for the pod's one byte on the ready pipe. EOF first: it exited.
+    void wait_ready(const std::string& real, Started& pod, const fs::path& log) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadyMs);
+        for (;;) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0)
+                throw Error(what(real) + ": not serving after " + std::to_string(kReadyMs / 1000) + " s; see " + log.string());
+            pollfd p{pod.ready.get(), POLLIN, 0};
+            int n = ::poll(&p, 1, static_cast<int>(left.count()));
+            if (n < 0 && errno != EINTR) throw Error(what(real) + ": poll: " + errno_text(errno));
+            if (n <= 0) continue;  // interrupted, or the deadline: looked at above
+            char byte = 0;
+            ssize_t r = ::read(pod.ready.get(), &byte, 1);
+            if (r == 1) return;
+            if (r < 0 && errno == EINTR) continue;
+            reap(pod.pid);
+            throw Error(what(real) + ": it exited: " + log_text(log));
         }
-        throw Error("start pod " + name_ + " in netns " + real + ": not answering after 5 s (" + last + ")");
+    }
+
+    // Our child that closed its ready pipe without a byte is exiting: wait for it (bounded) and reap it.
+    static void reap(int pid) {
+        net::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+        if (pidfd) wait_exit(pidfd, 1000);
+    }
+
+    // The pod's log on one line, for an error message.
+    static std::string log_text(const fs::path& log) {
+        std::ifstream text(log);
+        std::string l, all;
+        while (std::getline(text, l)) all += (all.empty() ? "" : " ") + l;
+        return all.empty() ? "nothing in its log " + log.string() : all;
     }
 
     std::string ns_, name_;
