@@ -35,7 +35,9 @@ constexpr int kMinRunChanges = 36 + 15;
 
 // The lab's pods, by command line. The pattern's "[n]" keeps the shell that runs pgrep from matching.
 std::string lab_pods(const TestLab& lab) {
-    return sh("pgrep -af '[n]etlab pod --lab " + lab.name() + " ' | sed -E 's/^[0-9]+ [^ ]*netlab /netlab /' | sort").out;
+    // netlab run hands a pod its listening socket and a readiness pipe (as TestLab::snapshot, left out).
+    return sh("pgrep -af '[n]etlab pod --lab " + lab.name() + " ' | sed -E 's/^[0-9]+ [^ ]*netlab /netlab /; "
+              "s/ --listen-fd [0-9]+//; s/ --ready-fd [0-9]+//' | sort").out;
 }
 
 // TestLab::snapshot(), with two changes: /etc/netns itself is shared with every other lab on the

@@ -75,7 +75,10 @@ std::string TestLab::snapshot() const {
             out += "(absent)\n";
             continue;
         }
-        out += norm(sh("ip -n " + n + " -o link show").out);
+        // `ip link` names a veth peer's namespace by asking the kernel about every file under
+        // /run/netns; one that another lab is just making (an empty file, not yet a bind mount)
+        // makes it print this error instead: not a property of this lab.
+        out += norm(sh("ip -n " + n + " -o link show 2>&1 | grep -v '^Error: Peer netns reference is invalid'").out);
         out += norm(sh("ip -n " + n + " -4 -o addr show").out);
         out += sh("ip -n " + n + " -4 route show table all").out;
         out += norm(sh("bridge -n " + n + " -d link show 2>/dev/null | grep -o 'hairpin [a-z]*'").out);
