@@ -156,7 +156,12 @@ void stop_pods_function(std::ostream& o, const lab::LabNames& names) {
       << "        cmd=$(tr '\\0' ' ' < \"/proc/$pid/cmdline\" 2>/dev/null) || continue\n"
       << "        case \"$cmd\" in *\" pod --lab " << names.lab << " \"*) ;; *) continue;; esac\n"
       << "        kill \"$pid\" 2>/dev/null || continue\n"
-      << "        for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done\n"
+      // Gone, or a zombie (it has let go of the namespace; its new parent may reap it only later).
+      << "        for i in $(seq 50); do\n"
+      << "            s=$(sed 's/.*) //' \"/proc/$pid/stat\" 2>/dev/null | cut -c1)\n"
+      << "            [ -n \"$s\" ] && [ \"$s\" != Z ] || break\n"
+      << "            sleep 0.1\n"
+      << "        done\n"
       << "    done\n"
       << "}\n";
 }
