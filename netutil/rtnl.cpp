@@ -292,6 +292,7 @@ std::vector<LinkInfo> Rtnl::links() {
         li.up = flags & IFF_UP;
         li.promisc = flags & IFF_PROMISC;
         li.master = rtnl_link_get_master(l);
+        li.link = rtnl_link_get_link(l);
         if (const char* a = rtnl_link_get_ifalias(l)) li.alias = a;
         li.mac = format_mac(rtnl_link_get_addr(l));
         names[li.ifindex] = li.name;

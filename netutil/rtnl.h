@@ -22,7 +22,7 @@ struct LinkInfo {
     bool hairpin = false;  // bridge port hairpin mode (only meaningful when master != 0)
     std::string alias;     // IFLA_IFALIAS
     std::string mac;       // "aa:bb:cc:dd:ee:ff"
-    std::string peer_netns_hint;  // unused for now
+    int link = 0;          // IFLA_LINK: for a veth, its peer's ifindex (in the peer's namespace)
 };
 
 struct AddrInfo {

@@ -1,21 +1,15 @@
 #include "views/topology.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "lab/error.h"
 #include "netutil/netns.h"
 #include "netutil/nft.h"
-#include "netutil/unique_fd.h"
 #include "pods/http_client.h"
 #include "steps/pod.h"
 
@@ -125,44 +119,6 @@ LabShape shape_of(const lab::Tutorial& t, const lab::LabNames& names) {
 
 namespace {
 
-// ifindex -> iflink of every link of `real`, from a sysfs mounted inside that namespace: Rtnl does not
-// report a veth's peer. A child process enters the namespace the way `ip netns exec` does (a private
-// mount namespace with a fresh /sys), so nothing of this process or the machine changes.
-std::map<int, int> read_iflinks(const std::string& real) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) throw Error("read links of netns " + real + ": " + errno_text(errno));
-    net::UniqueFd rd(p[0]), wr(p[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) throw Error("read links of netns " + real + ": " + errno_text(errno));
-    if (pid == 0) {
-        rd.reset();
-        try {
-            net::netns_enter_for_exec(real);
-            std::string out;
-            for (const auto& e : fs::directory_iterator("/sys/class/net")) {
-                std::ifstream ix(e.path() / "ifindex"), il(e.path() / "iflink");
-                int a = 0, b = 0;
-                if (ix >> a && il >> b) out += std::to_string(a) + " " + std::to_string(b) + "\n";
-            }
-            if (::write(wr.get(), out.data(), out.size()) != static_cast<ssize_t>(out.size())) ::_exit(1);
-        } catch (...) {
-            ::_exit(1);
-        }
-        ::_exit(0);
-    }
-    wr.reset();
-    std::string text;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw Error("read links of netns " + real + ": could not read its sysfs");
-    std::map<int, int> out;
-    std::istringstream in(text);
-    for (int a, b; in >> a >> b;) out[a] = b;
-    return out;
-}
 
 unsigned long proc_netns_inode(int pid) {
     struct stat st {};
@@ -200,7 +156,8 @@ NsView read_ns(const std::string& real, bool host) {
     v.addresses = rt.addresses();
     for (auto& r : rt.routes())
         if (r.dst == "default") v.routes.push_back(r);
-    v.iflink = read_iflinks(real);
+    for (const auto& l : v.links)
+        if (l.kind == "veth" && l.link) v.iflink[l.ifindex] = l.link;  // IFLA_LINK: the peer's ifindex
     return v;
 }
 
