@@ -33,10 +33,6 @@ std::vector<std::string> LiveKinds::kinds() const {
     return out;
 }
 
-LiveKinds& live_kinds() {
-    static LiveKinds kinds;
-    return kinds;
-}
 
 // ---- loading ----------------------------------------------------------------------------------
 
@@ -91,17 +87,17 @@ int load_answer(const toml::table& t, size_t choices, bool live, const std::stri
     return static_cast<int>(*v);
 }
 
-std::shared_ptr<const LiveAnswer> load_live(const toml::table& t, const fs::path& file) {
+std::shared_ptr<const LiveAnswer> load_live(const toml::table& t, const fs::path& file, const LiveKinds& live) {
     auto n = t["live"];
     if (!n) return nullptr;
     std::string at = where_of(file, *n.node());
     auto* lt = n.as_table();
     if (!lt) throw UsageError(at + ": quiz field 'live' must be a table, e.g. live = { kind = \"client_addr\", ... }");
     Params p(*lt, at);
-    return live_kinds().make(p.str("kind"), p);
+    return live.make(p.str("kind"), p);
 }
 
-Question load_question(const toml::table& t, const std::string& where, const fs::path& file) {
+Question load_question(const toml::table& t, const std::string& where, const fs::path& file, const LiveKinds& live) {
     for (auto&& [k, v] : t) {
         std::string key(k.str());
         if (std::find(kQuizKeys.begin(), kQuizKeys.end(), key) != kQuizKeys.end()) continue;
@@ -113,7 +109,7 @@ Question load_question(const toml::table& t, const std::string& where, const fs:
     q.where = where;
     q.text = nonempty_string(t, "question", where, file);
     q.choices = load_choices(t, where, file);
-    q.live = load_live(t, file);
+    q.live = load_live(t, file, live);
     q.answer = load_answer(t, q.choices.size(), q.live != nullptr, where, file);
     q.explain = nonempty_string(t, "explain", where, file);
     return q;
@@ -121,7 +117,7 @@ Question load_question(const toml::table& t, const std::string& where, const fs:
 
 }  // namespace
 
-std::vector<Question> load_quiz(const toml::table& step, const fs::path& file) {
+std::vector<Question> load_quiz(const toml::table& step, const fs::path& file, const LiveKinds& live) {
     std::vector<Question> out;
     auto n = step["quiz"];
     if (!n) return out;
@@ -130,7 +126,7 @@ std::vector<Question> load_quiz(const toml::table& step, const fs::path& file) {
     for (auto& e : *arr) {
         auto* t = e.as_table();
         if (!t) throw UsageError(where_of(file, e) + ": each 'quiz' entry must be a table ([[step.quiz]])");
-        out.push_back(load_question(*t, where_of(file, e), file));
+        out.push_back(load_question(*t, where_of(file, e), file, live));
     }
     return out;
 }

@@ -52,8 +52,6 @@ private:
     std::map<std::string, LiveFactory> kinds_;
 };
 
-// The process-wide live kinds the tutorial loader uses (steps::register_quiz_live fills it).
-LiveKinds& live_kinds();
 
 struct Question {
     std::string text;
@@ -65,7 +63,8 @@ struct Question {
 };
 
 // The [[step.quiz]] entries of one step table. Throws UsageError("<file>:<line>: ...").
-std::vector<Question> load_quiz(const toml::table& step, const std::filesystem::path& file);
+// Live answers are made by `live` (the Registry's, filled by steps::register_all).
+std::vector<Question> load_quiz(const toml::table& step, const std::filesystem::path& file, const LiveKinds& live);
 
 // One question as this run asks it.
 struct Asked {

@@ -10,6 +10,7 @@
 
 #include "lab/action.h"
 #include "lab/params.h"
+#include "lab/quiz.h"
 
 namespace netlab::lab {
 
@@ -39,6 +40,10 @@ public:
     // Throws Error when no handler is registered for the record's kind.
     void undo(Context& ctx, const Record& r) const;
 
+    // Kinds of live quiz answers (steps::register_quiz_live adds the ones that send real traffic).
+    LiveKinds& live() { return live_; }
+    const LiveKinds& live() const { return live_; }
+
     std::vector<std::string> action_kinds() const;
     std::vector<std::string> probe_kinds() const;
 
@@ -47,6 +52,7 @@ private:
     std::map<std::string, ProbeFactory> probes_;
     std::map<std::string, UndoHandler> undo_;
     std::map<std::string, std::pair<ContainerOf, ContainerOf>> scopes_;
+    LiveKinds live_;
 };
 
 }  // namespace netlab::lab

@@ -137,7 +137,7 @@ Tutorial load_tutorial(const fs::path& file, const Registry& reg) {
         load_list("verify", [&](const std::string& kind, const Params& p) {
             s.probes.push_back(reg.make_probe(kind, p));
         });
-        s.quiz = load_quiz(*st, file);
+        s.quiz = load_quiz(*st, file, reg.live());
         if (s.actions.empty()) throw UsageError(where + ": step '" + s.id + "' has no [[step.action]]");
         tut.steps.push_back(std::move(s));
     }

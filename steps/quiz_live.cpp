@@ -54,8 +54,8 @@ private:
 
 }  // namespace
 
-void register_quiz_live() {
-    auto& kinds = lab::live_kinds();
+void register_quiz_live(lab::Registry& reg) {
+    auto& kinds = reg.live();
     kinds.add("client_addr", [](const Params& p) { return std::make_unique<PodReply>(p, true); });
     kinds.add("pod", [](const Params& p) { return std::make_unique<PodReply>(p, false); });
 }

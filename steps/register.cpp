@@ -36,7 +36,7 @@ void register_all(lab::Registry& reg) {
     register_pod(reg);
     register_probes(reg);
     register_scopes(reg);
-    register_quiz_live();
+    register_quiz_live(reg);
 }
 
 void check_ipv4(const Params& p, const std::string& addr) {

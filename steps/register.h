@@ -20,7 +20,7 @@ void register_rules(lab::Registry& reg);
 void register_bridge_port(lab::Registry& reg);
 void register_pod(lab::Registry& reg);
 void register_probes(lab::Registry& reg);
-// Live quiz answers (steps/quiz_live.cpp) go into lab::live_kinds(), not into the Registry.
-void register_quiz_live();
+// Live quiz answers (steps/quiz_live.cpp), into Registry::live().
+void register_quiz_live(lab::Registry& reg);
 
 }  // namespace netlab::steps

@@ -59,7 +59,7 @@ lab::Registry& registry() {
     static lab::Registry reg = [] {
         lab::Registry r;
         r.add_action("nop", [](const lab::Params& p) { return std::make_unique<Nop>(p); });
-        lab::live_kinds().add("fake", [](const lab::Params& p) { return std::make_unique<Fake>(p); });
+        r.live().add("fake", [](const lab::Params& p) { return std::make_unique<Fake>(p); });
         return r;
     }();
     return reg;
