@@ -4,12 +4,7 @@
 // then on and nothing is polled; the pod inherits it as fd 3 and says on a pipe (fd 4) that it
 // serves. Its pid and start time are journaled so that undo never signals a recycled pid; a pod
 // whose start was interrupted before its pid was journaled is found by its command line.
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +16,9 @@
 #include <sstream>
 
 #include "lab/error.h"
+#include "netutil/listen_socket.h"
 #include "netutil/netns.h"
+#include "netutil/pidfd.h"
 #include "pods/http_client.h"
 #include "steps/common.h"
 #include "steps/pod.h"
@@ -31,6 +28,17 @@ namespace netlab::steps {
 
 namespace fs = std::filesystem;
 namespace bp = boost::process;
+using namespace std::chrono_literals;
+
+// FN's result; a netlab::Error it throws gets "WHAT: " in front of its message.
+template <class F>
+static auto with_context(const std::string& what, F&& fn) {
+    try {
+        return fn();
+    } catch (const Error& e) {
+        throw Error(what + ": " + e.what(), e.hint());
+    }
+}
 
 // Field 22 of /proc/PID/stat (start time in clock ticks since boot), and the state letter.
 static bool proc_stat(int pid, std::string& start, char& state) {
@@ -102,68 +110,39 @@ static void reap_exited(int pid, const std::string& start) {
     if (proc_stat(pid, st, state) && st == start && state == 'Z') ::waitpid(pid, nullptr, WNOHANG);
 }
 
-// Waits up to `ms` for the process behind `pidfd` to exit: a pidfd becomes readable then, whether
-// or not the process is our child. Reaps it when it is our child.
-static bool wait_exit(const net::UniqueFd& pidfd, int ms) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        pollfd p{pidfd.get(), POLLIN, 0};
-        int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
-        if (n > 0) {
-            siginfo_t info{};
-            ::waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &info, WEXITED | WNOHANG);
-            return true;
-        }
-        if (n == 0 || errno != EINTR || left.count() <= 0) return false;
-    }
-}
-
 void stop_pod(int pid, const std::string& start) {
     if (!pod_alive(pid, start)) return reap_exited(pid, start);
-    net::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (!pidfd) {
-        if (errno == ESRCH) return;  // gone since the first look
-        throw Error("stop pod pid " + std::to_string(pid) + ": pidfd_open: " + errno_text(errno));
-    }
+    const std::string what = "stop pod pid " + std::to_string(pid);
+    net::Pidfd pidfd = with_context(what, [pid] { return net::Pidfd(pid); });
+    if (!pidfd) return;  // gone since the first look
     // Looked at again with the pidfd open: it now surely refers to the process with that start time.
     if (!pod_alive(pid, start)) return reap_exited(pid, start);
-    for (auto [sig, ms] : {std::pair{SIGTERM, 2000}, std::pair{SIGKILL, 1000}}) {
-        ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0);  // ESRCH: exited, the wait sees it
-        if (wait_exit(pidfd, ms)) return;
+    for (auto [sig, timeout] : {std::pair{SIGTERM, 2000ms}, std::pair{SIGKILL, 1000ms}}) {
+        pidfd.send_signal(sig);  // fails when it exited: the wait sees that
+        if (pidfd.wait_exit(timeout)) return;
     }
-    throw Error("stop pod pid " + std::to_string(pid) + ": it does not exit");
+    throw Error(what + ": it does not exit");
 }
 
-// The descriptors the pod inherits (socket activation) and how long its start may take.
+// The descriptors the pod inherits (socket activation), the lowest number its parent keeps them at
+// meanwhile (so that putting them in place never overwrites one), and how long its start may take.
 constexpr int kListenFd = 3;
 constexpr int kReadyFd = 4;
-constexpr int kReadyMs = 5000;
+constexpr int kAboveChildFds = 10;
+constexpr auto kReadyTimeout = 5000ms;
 
-// `fd` moved above the descriptors a child gets (so that putting them in place never overwrites
-// one of them), close-on-exec: only the child's own copies are inherited.
-static net::UniqueFd above_child_fds(net::UniqueFd fd, const std::string& what) {
-    net::UniqueFd high(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 10));
-    if (!high) throw Error(what + ": fcntl F_DUPFD_CLOEXEC: " + errno_text(errno));
-    return high;
-}
+// The pod's descriptors, held close-on-exec above the ones it gets: only its own copies are inherited.
+struct PodFds {
+    net::UniqueFd listen, ready_r, ready_w;
+};
 
-// The pod's listening socket on 0.0.0.0:PORT, made in the calling thread's network namespace.
-// Bound and listening before the pod runs: connections queue in its backlog from now on.
-static net::UniqueFd listen_socket(int port, const std::string& what) {
-    const std::string where = " 0.0.0.0:" + std::to_string(port);
-    auto fail = [&](const std::string& op) { throw Error(what + ": " + op + where + ": " + errno_text(errno)); };
-    net::UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!s) fail("open a socket for");
-    int one = 1;
-    if (::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) fail("set SO_REUSEADDR on");
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_ANY);
-    if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) fail("bind");
-    if (::listen(s.get(), SOMAXCONN) != 0) fail("listen on");  // the backlog the pod's own listen uses
-    return above_child_fds(std::move(s), what);
+// The pod's listening socket on 0.0.0.0:PORT, made in the calling thread's network namespace, bound
+// and listening before the pod runs (connections queue in its backlog from now on; SOMAXCONN is the
+// backlog the pod's own listen uses), and its ready pipe.
+static PodFds pod_fds(int port) {
+    net::UniqueFd sock = net::fd_above(net::tcp_listen("0.0.0.0", static_cast<uint16_t>(port)), kAboveChildFds);
+    net::Pipe ready = net::make_pipe();
+    return {std::move(sock), std::move(ready.read_end), net::fd_above(std::move(ready.write_end), kAboveChildFds)};
 }
 
 namespace {
@@ -247,55 +226,46 @@ private:
     // only holder once this returns. The child inherits this thread's network namespace.
     Started spawn(Context& ctx, const std::string& real, const fs::path& log) {
         net::NetnsGuard g(real);
-        net::UniqueFd sock = listen_socket(port_, what(real));
-        int p[2];
-        if (::pipe2(p, O_CLOEXEC) != 0) throw Error(what(real) + ": pipe: " + errno_text(errno));
-        net::UniqueFd ready_r(p[0]), ready_w = above_child_fds(net::UniqueFd(p[1]), what(real));
+        PodFds fds = with_context(what(real), [this] { return pod_fds(port_); });
         auto args = pod_args(ctx.names.lab, name_, port_);
         args.insert(args.end(), {"--listen-fd", std::to_string(kListenFd), "--ready-fd", std::to_string(kReadyFd)});
         std::error_code ec;
         bp::child c(ctx.self_exe.string(), bp::args(args), bp::std_in < bp::null, (bp::std_out & bp::std_err) > log.string(),
-                    bp::extend::on_exec_setup = [s = sock.get(), w = ready_w.get()](auto& exec) {
-                        // In the child: a session of its own; dup2 clears close-on-exec on the copies
-                        // only; every other descriptor above them closes on exec (no stray fd leaks).
+                    bp::extend::on_exec_setup = [s = fds.listen.get(), w = fds.ready_w.get()](auto& exec) {
+                        // In the child: a session of its own, the socket and the pipe as fds 3 and 4.
                         ::setsid();
-                        if (::dup2(s, kListenFd) < 0 || ::dup2(w, kReadyFd) < 0) {
+                        if (!net::place_for_exec(kListenFd, {s, w})) {
                             exec.set_error(std::error_code(errno, std::system_category()), "dup2");
                             ::_exit(127);
                         }
-                        ::close_range(kReadyFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
                     },
                     ec);
         if (ec) throw Error(what(real) + ": " + ec.message());
         int pid = c.id();
         c.detach();
-        return {pid, std::move(ready_r)};
+        return {pid, std::move(fds.ready_r)};
     }
 
     // Waits (at most 5 s, no polling) for the pod's one byte on the ready pipe. EOF first: it exited.
     void wait_ready(const std::string& real, Started& pod, const fs::path& log) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadyMs);
-        for (;;) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0)
-                throw Error(what(real) + ": not serving after " + std::to_string(kReadyMs / 1000) + " s; see " + log.string());
-            pollfd p{pod.ready.get(), POLLIN, 0};
-            int n = ::poll(&p, 1, static_cast<int>(left.count()));
-            if (n < 0 && errno != EINTR) throw Error(what(real) + ": poll: " + errno_text(errno));
-            if (n <= 0) continue;  // interrupted, or the deadline: looked at above
-            char byte = 0;
-            ssize_t r = ::read(pod.ready.get(), &byte, 1);
-            if (r == 1) return;
-            if (r < 0 && errno == EINTR) continue;
-            reap(pod.pid);
-            throw Error(what(real) + ": it exited: " + log_text(log));
-        }
+        int n = net::poll_until(pod.ready.get(), std::chrono::steady_clock::now() + kReadyTimeout);
+        if (n < 0) throw Error(what(real) + ": poll: " + errno_text(errno));
+        if (n == 0)
+            throw Error(what(real) + ": not serving after " + std::to_string(kReadyTimeout / 1s) + " s; see " +
+                        log.string());
+        char byte = 0;
+        if (net::read_byte(pod.ready, byte) == 1) return;
+        reap(pod.pid);
+        throw Error(what(real) + ": it exited: " + log_text(log));
     }
 
-    // Our child that closed its ready pipe without a byte is exiting: wait for it (bounded) and reap it.
+    // Our child that closed its ready pipe without a byte is exiting: wait for it (bounded) and reap
+    // it. Best effort: that it exited is the error the caller reports, whatever happens here.
     static void reap(int pid) {
-        net::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-        if (pidfd) wait_exit(pidfd, 1000);
+        try {
+            if (net::Pidfd pidfd(pid); pidfd) pidfd.wait_exit(1000ms);
+        } catch (const Error&) {
+        }
     }
 
     // The pod's log on one line, for an error message.

@@ -2,11 +2,16 @@
 // happens in scratch namespaces deleted by RAII; every test checks the root namespace is unchanged.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -15,7 +20,9 @@
 #include <vector>
 
 #include "lab/error.h"
+#include "netutil/listen_socket.h"
 #include "netutil/netns.h"
+#include "netutil/pidfd.h"
 #include "netutil/rtnl.h"
 #include "netutil/sysctl.h"
 #include "tests/integration/support.h"
@@ -541,4 +548,217 @@ TEST_CASE("netns: interop with ip netns, non-namespace files, no fd leaks") {
     }
     CHECK(fd_count() == fds_before);
     CHECK(root_fingerprint() == root);
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+bool cloexec(int fd) { return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0; }
+bool is_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
+
+int sockopt(int fd, int level, int option) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    return ::getsockopt(fd, level, option, &v, &len) == 0 ? v : -1;
+}
+
+// Connects to 127.0.0.1:PORT from the calling thread's namespace; true when the handshake completes.
+bool connects(uint16_t port) {
+    UniqueFd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return c && ::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+}
+
+// A process forked by the test. The destructor SIGKILLs and reaps it only while it is still our
+// unreaped child (so never a process that reused its pid).
+struct Child {
+    pid_t pid = -1;
+    Child(pid_t p) : pid(p) {}
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+    ~Child() {
+        if (pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
+    }
+    // ECHILD from a non-blocking waitpid: it was reaped already (by Pidfd).
+    bool reaped() const { return ::waitpid(pid, nullptr, WNOHANG) < 0 && errno == ECHILD; }
+};
+
+// `sh -c CMD` forked by the test.
+pid_t start_sh(const char* cmd) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::execl("/bin/sh", "sh", "-c", cmd, static_cast<char*>(nullptr));
+        ::_exit(126);
+    }
+    return pid;
+}
+
+}  // namespace
+
+TEST_CASE("tcp_listen: listening in the thread's namespace, backlog, close-on-exec, bind errors") {
+    const std::string root = root_fingerprint();
+    ScratchNetns ns("lsn");
+    const std::string N = ns.name();
+    {
+        NetnsGuard g(N);
+        UniqueFd s = tcp_listen("0.0.0.0", 8080);
+        REQUIRE(static_cast<bool>(s));
+        CHECK(cloexec(s.get()));
+        CHECK(sockopt(s.get(), SOL_SOCKET, SO_REUSEADDR) == 1);
+        CHECK(sockopt(s.get(), SOL_SOCKET, SO_ACCEPTCONN) == 1);
+        CHECK(sockopt(s.get(), SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP);
+        // Witness ss: one listener, on 0.0.0.0:8080, inside the namespace only.
+        CHECK(ns.exec("ss -Hltn 'sport = :8080' | awk '{print $4}'").out == "0.0.0.0:8080\n");
+        CHECK(connects(8080));  // queued in the backlog, nobody accepts
+        CHECK(error_of([] { tcp_listen("0.0.0.0", 8080); }) == "bind 0.0.0.0:8080: Address already in use");
+        CHECK(error_of([] { tcp_listen("127.0.0.1", 8080); }) == "bind 127.0.0.1:8080: Address already in use");
+        CHECK(error_of([] { tcp_listen("10.9.9.9", 8081); }) ==
+              "bind 10.9.9.9:8081: Cannot assign requested address");  // not an address of this netns
+        CHECK(error_of([] { tcp_listen("1.2.3", 8081); }) == "parse address 1.2.3: not a dotted IPv4 address");
+        UniqueFd other = tcp_listen("127.0.0.1", 8081);
+        CHECK(ns.exec("ss -Hltn 'sport = :8081' | awk '{print $4}'").out == "127.0.0.1:8081\n");
+    }
+    // Closed: the port is free again.
+    CHECK(ns.exec("ss -Hltn 'sport = :8080'").out.empty());
+    {
+        NetnsGuard g(N);
+        CHECK(static_cast<bool>(tcp_listen("0.0.0.0", 8080)));
+    }
+    CHECK(root_fingerprint() == root);
+}
+
+TEST_CASE("fd_above, make_pipe, poll_until and read_byte") {
+    auto p = make_pipe();
+    REQUIRE(static_cast<bool>(p.read_end));
+    REQUIRE(static_cast<bool>(p.write_end));
+    CHECK(cloexec(p.read_end.get()));
+    CHECK(cloexec(p.write_end.get()));
+
+    const int low = p.write_end.get();
+    UniqueFd high = fd_above(std::move(p.write_end), 30);
+    CHECK(high.get() >= 30);
+    CHECK(cloexec(high.get()));
+    CHECK_FALSE(static_cast<bool>(p.write_end));
+    CHECK_FALSE(is_open(low));  // the original was closed
+    CHECK(error_of([] { fd_above(UniqueFd(), 30); }) == "fcntl F_DUPFD_CLOEXEC: Bad file descriptor");
+
+    // Nothing written: the deadline, not earlier.
+    auto t0 = Clock::now();
+    CHECK(poll_until(p.read_end.get(), t0 + 150ms) == 0);
+    CHECK(Clock::now() - t0 >= 140ms);
+    CHECK(poll_until(p.read_end.get(), t0 - 1s) == 0);  // a past deadline: no wait
+
+    REQUIRE(::write(high.get(), "R", 1) == 1);
+    CHECK(poll_until(p.read_end.get(), Clock::now() + 2s) == 1);
+    char b = 0;
+    CHECK(read_byte(p.read_end, b) == 1);
+    CHECK(b == 'R');
+
+    high.reset();  // end of file: readable, no byte
+    t0 = Clock::now();
+    CHECK(poll_until(p.read_end.get(), t0 + 2s) == 1);
+    CHECK(Clock::now() - t0 < 1s);
+    CHECK(read_byte(p.read_end, b) == 0);
+}
+
+TEST_CASE("place_for_exec: the child gets exactly the given fds from FIRST on") {
+    auto p = make_pipe();
+    UniqueFd w = fd_above(std::move(p.write_end), 40);
+    UniqueFd leak(::fcntl(p.read_end.get(), F_DUPFD, 50));  // inheritable unless made close-on-exec
+    REQUIRE(leak.get() >= 50);
+    REQUIRE_FALSE(cloexec(leak.get()));
+    const std::string script = "echo ok >&3; for f in 4 " + std::to_string(w.get()) + " " +
+                               std::to_string(leak.get()) + "; do [ -e /proc/self/fd/$f ] && echo leak$f >&3; done; exit 0";
+    Child c(::fork());
+    REQUIRE(c.pid >= 0);
+    if (c.pid == 0) {
+        if (!place_for_exec(3, {w.get()})) ::_exit(125);
+        ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+        ::_exit(126);
+    }
+    w.reset();
+    std::string out;
+    char buf[256];
+    pollfd pf{p.read_end.get(), POLLIN, 0};
+    while (::poll(&pf, 1, 5000) == 1) {
+        ssize_t n = ::read(p.read_end.get(), buf, sizeof buf);
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    int st = -1;
+    REQUIRE(::waitpid(c.pid, &st, 0) == c.pid);
+    c.pid = -1;
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 0);
+    CHECK(out == "ok\n");
+    CHECK_FALSE(cloexec(leak.get()));  // only the child's copy was changed
+}
+
+TEST_CASE("Pidfd: a child's exit within the timeout, SIGTERM to a live sleep, a process not ours") {
+    SUBCASE("an exiting child is seen and reaped") {
+        Child c = start_sh("sleep 0.3; exit 7");
+        REQUIRE(c.pid > 0);
+        Pidfd p(c.pid);
+        REQUIRE(static_cast<bool>(p));
+        CHECK(cloexec(p.get()));
+        CHECK_FALSE(p.try_reap());  // still running
+        CHECK_FALSE(p.wait_exit(50ms));
+        auto t0 = Clock::now();
+        CHECK(p.wait_exit(5000ms));
+        CHECK(Clock::now() - t0 < 3s);
+        CHECK(c.reaped());
+        CHECK_FALSE(p.send_signal(SIGTERM));  // gone
+    }
+    SUBCASE("a live sleep stops on SIGTERM") {
+        Child c = start_sh("exec sleep 30");
+        REQUIRE(c.pid > 0);
+        Pidfd p(c.pid);
+        REQUIRE(static_cast<bool>(p));
+        CHECK_FALSE(p.wait_exit(200ms));
+        CHECK_FALSE(c.reaped());
+        CHECK(p.send_signal(SIGTERM));
+        auto t0 = Clock::now();
+        CHECK(p.wait_exit(2000ms));
+        CHECK(Clock::now() - t0 < 1500ms);
+        CHECK(c.reaped());
+    }
+    SUBCASE("an exited child that is reaped later") {
+        Child c = start_sh("exit 3");
+        REQUIRE(c.pid > 0);
+        Pidfd p(c.pid);
+        REQUIRE(static_cast<bool>(p));
+        REQUIRE(poll_until(p.get(), Clock::now() + 5s) == 1);  // exited: readable, a zombie
+        CHECK(p.try_reap());
+        CHECK(c.reaped());
+        CHECK_FALSE(p.try_reap());
+    }
+    SUBCASE("a process that is not our child: waited for, not reaped by us") {
+        auto r = sh("sleep 30 >/dev/null 2>&1 & echo $!", 10);
+        REQUIRE(r.rc == 0);
+        const int pid = std::stoi(r.out);
+        Pidfd p(pid);
+        REQUIRE(static_cast<bool>(p));
+        struct KillOnExit {
+            const Pidfd& p;
+            ~KillOnExit() { p.send_signal(SIGKILL); }  // through the pidfd: never a reused pid
+        } guard{p};
+        CHECK(::waitpid(pid, nullptr, WNOHANG) < 0);  // indeed not our child
+        CHECK_FALSE(p.try_reap());
+        CHECK(p.send_signal(SIGTERM));
+        CHECK(p.wait_exit(2000ms));
+    }
+    SUBCASE("no such process; a bad pid") {
+        Child c = start_sh("exit 0");
+        REQUIRE(c.pid > 0);
+        REQUIRE(::waitpid(c.pid, nullptr, 0) == c.pid);
+        const int gone = c.pid;
+        c.pid = -1;
+        CHECK_FALSE(static_cast<bool>(Pidfd(gone)));
+        CHECK(error_of([] { Pidfd p(-1); }) == "pidfd_open: Invalid argument");
+    }
 }
