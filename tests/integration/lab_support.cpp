@@ -35,7 +35,7 @@ std::string TestLab::cmd(const std::string& args) const {
            (tutorial_.empty() ? "" : " --tutorial " + tutorial_) + " " + args;
 }
 
-std::string TestLab::snapshot() const {
+std::string TestLab::snapshot(bool shared) const {
     std::string out;
     // Carrier flags and the qdisc are kernel artifacts, not configuration: a link that was ever up
     // keeps "noqueue" after it goes down again, and carrier follows the peer.
@@ -87,7 +87,7 @@ std::string TestLab::snapshot() const {
         out += norm(sh("ip netns exec " + n + " nft list ruleset 2>&1").out);
     }
     out += "== files\n" + sh("cd /etc/netns 2>/dev/null && find . -path './" + name_ + "-*' -printf '%p %m\\n' -exec cat {} \\; 2>/dev/null | sort").out;
-    out += "== etc/netns exists: " + std::string(fs::exists("/etc/netns") ? "yes" : "no") + "\n";
+    if (shared) out += "== etc/netns exists: " + std::string(fs::exists("/etc/netns") ? "yes" : "no") + "\n";
     out += "== pods\n" + sh("pgrep -af '[n]etlab pod --lab " + name_ + " ' | sed 's/^[0-9]* //' | sed 's/^[^ ]*netlab /netlab /' | "
                                // netlab run hands a pod its listening socket and a readiness pipe; a script starts it plain
                                "sed 's/ --listen-fd [0-9]*//; s/ --ready-fd [0-9]*//' | sort").out;

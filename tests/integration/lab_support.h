@@ -33,8 +33,9 @@ public:
 
     // Everything the lab can have changed (links, IPv4 addresses, routes, hairpin, sysctls, rules,
     // /etc/netns files, pods), stripped of what changes on every re-creation (ifindex, MACs, carrier,
-    // qdisc, counters).
-    std::string snapshot() const;
+    // qdisc, counters). With `shared`, also whether /etc/netns exists: every lab on the machine shares
+    // that directory, so a test with two labs leaves it out while the other lab has files there.
+    std::string snapshot(bool shared = true) const;
 
 private:
     std::string name_;
