@@ -33,33 +33,10 @@ namespace {
 // veth_leah 3; 3 pods started before their pid is journaled).
 constexpr int kMinRunChanges = 36 + 15;
 
-// The lab's pods, by command line. The pattern's "[n]" keeps the shell that runs pgrep from matching.
-std::string lab_pods(const TestLab& lab) {
-    // netlab run hands a pod its listening socket and a readiness pipe (as TestLab::snapshot, left out).
-    return sh("pgrep -af '[n]etlab pod --lab " + lab.name() + " ' | sed -E 's/^[0-9]+ [^ ]*netlab /netlab /; "
-              "s/ --listen-fd [0-9]+//; s/ --ready-fd [0-9]+//' | sort").out;
-}
-
-// TestLab::snapshot(), with two changes: /etc/netns itself is shared with every other lab on the
-// machine, so whether it exists is left out (the per-lab files under it stay in); its pod list is
-// replaced by lab_pods(), whose pattern cannot match the shell that runs it.
-// `ip link show` names a veth's peer namespace by looking at every entry of /run/netns; one that
-// another lab on the machine is making or deleting at that moment makes it fail with this message.
-// That says nothing about this lab, so the snapshot is taken again.
-std::string stable_snapshot(const TestLab& lab) {
-    std::string snap = lab.snapshot();
-    for (int i = 0; i < 5 && snap.find("Peer netns reference is invalid") != std::string::npos; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        snap = lab.snapshot();
-    }
-    return snap;
-}
-
+// TestLab::snapshot() without what every lab shares (whether /etc/netns exists; the per-lab files
+// under it stay in), plus the lab's namespace names and whether its state directory is there.
 std::string lab_state(const TestLab& lab) {
-    static const std::regex etc_line(R"(== etc/netns exists: \w+\n)");
-    std::string snap = stable_snapshot(lab);
-    snap = std::regex_replace(snap.substr(0, snap.find("== pods\n")), etc_line, "");
-    return snap + "== pods\n" + lab_pods(lab) + "== netns named for the lab\n" +
+    return lab.snapshot(false) + "== netns named for the lab\n" +
            sh("ip netns list | grep -F '" + lab.name() + "' | sort").out + "== state dir: " +
            (fs::exists(lab.state_dir() / lab.name()) ? "present" : "absent") + "\n";
 }
