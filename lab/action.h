@@ -47,8 +47,8 @@ struct Context {
 
     // Journals a change of `kind` (the undo handler) with `data`, makes it, confirms it.
     template <class F>
-    void change(const std::string& kind, RecordData data, F&& make) {
-        uint64_t seq = journal->record(step, kind, std::move(data));
+    void change(const std::string& kind, RecordData data, F&& make, bool durable = false) {
+        uint64_t seq = journal->record(step, kind, std::move(data), durable);
         make();
         journal->confirm(seq);
         Journal::maybe_fault();
@@ -56,10 +56,7 @@ struct Context {
     // The same, for a change to a file that outlives a reboot: its record is forced to disk first.
     template <class F>
     void change_persistent(const std::string& kind, RecordData data, F&& make) {
-        uint64_t seq = journal->record(step, kind, std::move(data), true);
-        make();
-        journal->confirm(seq);
-        Journal::maybe_fault();
+        change(kind, std::move(data), std::forward<F>(make), true);
     }
     // The same, for a change whose make() returns data learnt while making it (merged into the record).
     template <class F>

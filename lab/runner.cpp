@@ -128,18 +128,8 @@ struct Runner::Impl {
         }
     }
 
-    // Undoes every record of `id` in reverse order, then forgets the step.
-    void undo_records(const std::string& id) {
-        journal.begin_undo(id);
-        ctx.step = id;
-        auto recs = journal.records(id);
-        for (auto it = recs.rbegin(); it != recs.rend(); ++it) {
-            r.reg_.undo(ctx, *it);
-            Journal::maybe_fault();  // undone but still journaled: the next undo must accept "already gone"
-            journal.erase(it->seq);
-        }
-        journal.forget_step(id);
-    }
+    // Undoes every record of `id` (the last step of the journal) in reverse order, then forgets it.
+    void undo_records(const std::string& id) { undo_step(id, {}); }
 
     // The containers that undoing the steps `ids` removes (see Registry::add_scope).
     std::set<std::string> containers_removed(const std::vector<std::string>& ids) const {
