@@ -158,7 +158,7 @@ void stop_pods_function(std::ostream& o, const lab::LabNames& names) {
       << "        kill \"$pid\" 2>/dev/null || continue\n"
       // Gone, or a zombie (it has let go of the namespace; its new parent may reap it only later).
       << "        for i in $(seq 50); do\n"
-      << "            s=$(sed 's/.*) //' \"/proc/$pid/stat\" 2>/dev/null | cut -c1)\n"
+      << "            s=$(sed 's/.*) //' \"/proc/$pid/stat\" 2>/dev/null | cut -c1 || true)  # gone: empty\n"
       << "            [ -n \"$s\" ] && [ \"$s\" != Z ] || break\n"
       << "            sleep 0.1\n"
       << "        done\n"

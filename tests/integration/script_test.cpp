@@ -228,3 +228,26 @@ TEST_CASE("the script's text: header, per-step comments, no root-namespace comma
     CHECK(teardown.out.find("ip netns delete " + a.ns("netns_leah")) < teardown.out.find("ip netns delete " + a.ns("netlab") + ";"));
     CHECK(teardown.out.find("rm -f /etc/netns/" + a.ns("netns_dustin") + "/resolv.conf") != std::string::npos);
 }
+
+// The pods a build script starts are children of its shell. When the teardown runs in that same
+// shell, a stopped pod is reaped at once and its /proc entry is gone by the next look: the
+// teardown must take that as "stopped" (and not stop with an error under `set -e`).
+TEST_CASE("the teardown works when its shell reaps the stopped pods at once") {
+    const std::string root_before = root_fingerprint();
+    const bool etc_netns_before = fs::exists("/etc/netns");
+    {
+        TestLab a("s6");
+        const std::string empty_a = a.snapshot(false);
+        const fs::path build = a.state_dir() / "build.sh", teardown = a.state_dir() / "teardown.sh";
+        REQUIRE(a.run("script --until pods > " + build.string()).rc == 0);
+        REQUIRE(a.run("script --teardown --until pods > " + teardown.string()).rc == 0);
+        auto r = sh("bash -c '. " + build.string() + " >/dev/null 2>&1 && . " + teardown.string() + "'", 120);
+        INFO(r.out);
+        CHECK(r.rc == 0);
+        CHECK(r.out.find("lab " + a.name() + " torn down") != std::string::npos);
+        CHECK(first_diff(empty_a, a.snapshot(false)) == "");  // namespaces, files and pods gone
+    }
+    drop_etc_netns_if_new(etc_netns_before);
+    CHECK(fs::exists("/etc/netns") == etc_netns_before);
+    CHECK(first_diff(root_before, root_fingerprint()) == "");
+}
