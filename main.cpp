@@ -4,7 +4,8 @@
 #include <regex>
 
 #include "cli/cli.h"
-#include "lab/error.h"
+#include "base/did_you_mean.h"
+#include "base/error.h"
 #include "lab/params.h"
 
 using namespace netlab;
@@ -27,8 +28,7 @@ static void check_command(CLI::App& app, int argc, char** argv) {
         if (a.rfind("-", 0) == 0) return;  // CLI11 reports unknown options itself
         for (auto& n : names)
             if (a == n) return;
-        std::string near = lab::closest(a, names);
-        throw UsageError("unknown command '" + a + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)") +
+        throw UsageError(unknown("command", a, names) +
                          "; commands: " + list);
     }
     throw UsageError("no command given; commands: " + list + " (netlab --help explains them)");

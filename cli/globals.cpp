@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "cli/cli.h"
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/journal.h"
 #include "netutil/netns.h"
 #include "steps/register.h"

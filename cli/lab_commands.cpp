@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
-#include "lab/error.h"
+#include "base/error.h"
 
 namespace netlab::cli {
 
@@ -69,12 +69,7 @@ void add_lab_commands(CLI::App& app, CommandTable& table) {
     explain->add_option("step", *step, "step id")->required();
     table.push_back({explain, [step](Globals& g) {
                          const auto& tut = g.tut();
-                         const lab::Step* s = tut.find(*step);
-                         if (!s) {
-                             std::string near = lab::closest(*step, tut.ids());
-                             throw UsageError("unknown step '" + *step + "'" +
-                                              (near.empty() ? "" : " (did you mean '" + near + "'?)"));
-                         }
+                         const lab::Step* s = &tut.step(*step);
                          auto names = g.names();
                          std::cout << s->id << ": " << s->title << "\n\n";
                          if (!s->explain.empty())

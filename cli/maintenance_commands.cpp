@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/fs.h"
 #include "lab/journal.h"
 #include "lab/lock.h"

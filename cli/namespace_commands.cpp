@@ -9,7 +9,7 @@
 #include <map>
 
 #include "cli/cli.h"
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "pods/http_client.h"
 #include "pods/pod_server.h"

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/quiz.h"
 
 namespace netlab::cli {

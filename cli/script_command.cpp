@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/params.h"
 
 namespace netlab::cli {
@@ -34,12 +34,7 @@ struct Made {
 };
 
 int step_index(const lab::Tutorial& t, const std::string& id) {
-    int i = t.index_of(id);
-    if (i < 0) {
-        std::string near = lab::closest(id, t.ids());
-        throw UsageError("unknown step '" + id + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
-    }
-    return i;
+    return t.index_of(t.step(id).id);
 }
 
 Range range_of(const lab::Tutorial& t, const ScriptArgs& a) {

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/nft.h"
 #include "views/graph.h"
 #include "views/rules_view.h"

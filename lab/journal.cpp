@@ -10,7 +10,7 @@
 
 #include <toml++/toml.h>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/fs.h"
 
 namespace netlab::lab {

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "lab/error.h"
+#include "base/error.h"
 
 namespace netlab::lab {
 

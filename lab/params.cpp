@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <set>
 
-#include "lab/error.h"
+#include "base/did_you_mean.h"
+#include "base/error.h"
 
 namespace netlab::lab {
 
@@ -73,42 +74,8 @@ void Params::only(std::initializer_list<const char*> known) const {
     for (auto&& [k, v] : t_) {
         std::string key(k.str());
         if (std::find(names.begin(), names.end(), key) != names.end()) continue;
-        std::string near = closest(key, names);
-        fail("unknown field '" + key + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+        fail(unknown("field", key, names));
     }
-}
-
-// Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps
-// ("nmae" is one edit from "name").
-static size_t edit_distance(const std::string& a, const std::string& b) {
-    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-    for (size_t i = 1; i <= a.size(); ++i)
-        for (size_t j = 1; j <= b.size(); ++j) {
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-        }
-    return d[a.size()][b.size()];
-}
-
-std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
-    std::string best;
-    size_t best_d = SIZE_MAX;
-    for (auto& c : candidates) {
-        size_t d = edit_distance(word, c);
-        if (d < best_d) {
-            best_d = d;
-            best = c;
-        }
-    }
-    // Close enough: at most a third of the word wrong (and at least one edit allowed), or a prefix.
-    size_t limit = std::max<size_t>(1, word.size() / 3);
-    if (best_d <= limit) return best;
-    for (auto& c : candidates)
-        if (word.size() >= 3 && c.rfind(word, 0) == 0) return c;
-    return {};
 }
 
 }  // namespace netlab::lab

@@ -40,7 +40,5 @@ private:
     std::string where_;
 };
 
-// The closest candidate by edit distance, or "" when none is close enough (used for "did you mean").
-std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 
 }  // namespace netlab::lab

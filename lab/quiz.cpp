@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include "lab/error.h"
+#include "base/did_you_mean.h"
+#include "base/error.h"
 #include "lab/fs.h"
 #include "lab/tutorial.h"
 
@@ -19,9 +20,8 @@ std::unique_ptr<LiveAnswer> LiveKinds::make(const std::string& kind, const Param
     auto it = kinds_.find(kind);
     if (it != kinds_.end()) return it->second(p);
     auto known = kinds();
-    std::string near = closest(kind, known);
     std::string msg = "unknown live answer kind '" + kind + "'";
-    if (!near.empty()) p.fail(msg + " (did you mean '" + near + "'?)");
+    if (!closest(kind, known).empty()) p.fail(msg + did_you_mean(kind, known));
     msg += " (known:";
     for (auto& k : known) msg += " " + k;
     p.fail(msg + (known.empty() ? " none)" : ")"));
@@ -101,9 +101,7 @@ Question load_question(const toml::table& t, const std::string& where, const fs:
     for (auto&& [k, v] : t) {
         std::string key(k.str());
         if (std::find(kQuizKeys.begin(), kQuizKeys.end(), key) != kQuizKeys.end()) continue;
-        std::string near = closest(key, kQuizKeys);
-        throw UsageError(where_of(file, v) + ": unknown quiz field '" + key + "'" +
-                         (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+        throw UsageError(where_of(file, v) + ": " + unknown("quiz field", key, kQuizKeys));
     }
     Question q;
     q.where = where;
@@ -144,11 +142,7 @@ int Quiz::right() const {
 std::vector<const Step*> quiz_steps(const Tutorial& t, const std::string& step,
                                     const std::vector<std::string>& applied) {
     if (!step.empty()) {
-        const Step* s = t.find(step);
-        if (!s) {
-            std::string near = closest(step, t.ids());
-            throw UsageError("unknown step '" + step + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
-        }
+        const Step* s = &t.step(step);
         if (s->quiz.empty()) throw UsageError("step '" + step + "' of " + t.name + " has no quiz questions");
         return {s};
     }

@@ -1,6 +1,7 @@
 #include "lab/registry.h"
 
-#include "lab/error.h"
+#include "base/did_you_mean.h"
+#include "base/error.h"
 
 namespace netlab::lab {
 
@@ -29,9 +30,8 @@ static std::vector<std::string> keys(const M& m) {
 }
 
 static std::string unknown(const char* what, const std::string& kind, const std::vector<std::string>& valid) {
-    std::string near = closest(kind, valid);
-    std::string msg = std::string("unknown ") + what + " kind '" + kind + "'";
-    if (!near.empty()) return msg + " (did you mean '" + near + "'?)";
+    std::string msg = netlab::unknown(std::string(what) + " kind", kind, valid);
+    if (!closest(kind, valid).empty()) return msg;
     msg += " (known: ";
     for (size_t i = 0; i < valid.size(); ++i) msg += (i ? ", " : "") + valid[i];
     return msg + ")";

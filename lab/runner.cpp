@@ -7,7 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "lab/error.h"
+#include "base/did_you_mean.h"
+#include "base/error.h"
 #include "lab/lock.h"
 
 namespace netlab::lab {
@@ -255,9 +256,7 @@ std::vector<std::string> Runner::applied() const {
 }
 
 static std::string unknown_step(const Tutorial& t, const std::string& id) {
-    std::string near = closest(id, t.ids());
-    std::string msg = "unknown step '" + id + "'";
-    if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+    std::string msg = unknown("step", id, t.ids());
     msg += "; steps of " + t.name + ":";
     for (auto& s : t.steps) msg += " " + s.id;
     return msg;

@@ -7,7 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "lab/error.h"
+#include "base/did_you_mean.h"
+#include "base/error.h"
 
 namespace netlab::lab {
 
@@ -17,6 +18,11 @@ const Step* Tutorial::find(const std::string& id) const {
     for (auto& s : steps)
         if (s.id == id) return &s;
     return nullptr;
+}
+
+const Step& Tutorial::step(const std::string& id) const {
+    if (const Step* s = find(id)) return *s;
+    throw UsageError(unknown("step", id, ids()));
 }
 
 int Tutorial::index_of(const std::string& id) const {
@@ -68,9 +74,8 @@ void only_keys(const toml::table& t, const std::set<std::string>& known, const s
     for (auto&& [k, v] : t) {
         std::string key(k.str());
         if (known.count(key)) continue;
-        std::string near = closest(key, std::vector<std::string>(known.begin(), known.end()));
-        throw UsageError(where_of(fs::path(where), v) + ": unknown " + what + " field '" + key + "'" +
-                         (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+        throw UsageError(where_of(fs::path(where), v) + ": " +
+                         unknown(std::string(what) + " field", key, std::vector<std::string>(known.begin(), known.end())));
     }
 }
 
@@ -93,9 +98,7 @@ Tutorial load_tutorial(const fs::path& file, const Registry& reg) {
     for (auto&& [k, v] : root) {
         std::string key(k.str());
         if (!kTopKeys.count(key)) {
-            std::string near = closest(key, {kTopKeys.begin(), kTopKeys.end()});
-            throw UsageError(where_of(file, v) + ": unknown field '" + key + "'" +
-                             (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+            throw UsageError(where_of(file, v) + ": " + unknown("field", key, {kTopKeys.begin(), kTopKeys.end()}));
         }
     }
     tut.title = root["title"].value_or(tut.name);
@@ -165,10 +168,9 @@ fs::path find_tutorial(const std::string& name, const fs::path& self_exe) {
         for (auto& e : fs::directory_iterator(d, ec))
             if (e.path().extension() == ".toml") known.push_back(e.path().stem().string());
     }
-    std::string near = closest(name, known);
-    std::string msg = "unknown tutorial '" + name + "'";
-    if (!near.empty()) msg += " (did you mean '" + near + "'?)";
-    else if (!known.empty()) {
+    std::string msg = unknown("tutorial", name, known);
+    if (!closest(name, known).empty()) {
+    } else if (!known.empty()) {
         msg += " (available:";
         for (auto& k : std::set<std::string>(known.begin(), known.end())) msg += " " + k;
         msg += ")";

@@ -33,6 +33,8 @@ struct Tutorial {
     std::vector<Step> steps;
 
     const Step* find(const std::string& id) const;
+    // The step with this id; UsageError "unknown step 'x' (did you mean 'y'?)" when there is none.
+    const Step& step(const std::string& id) const;
     int index_of(const std::string& id) const;  // -1 when absent
     std::vector<std::string> ids() const;
 };

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "lab/error.h"
+#include "base/error.h"
 
 namespace netlab::net {
 

@@ -8,7 +8,7 @@
 #include <initializer_list>
 #include <string>
 
-#include "netutil/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace netlab::net {
 

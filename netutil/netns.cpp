@@ -22,7 +22,7 @@
 #include <memory>
 #include <thread>
 
-#include "lab/error.h"
+#include "base/error.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673

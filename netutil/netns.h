@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "netutil/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace netlab::net {
 

@@ -41,7 +41,7 @@
 #include <mutex>
 #include <optional>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 
 #ifndef NETLINK_EXT_ACK

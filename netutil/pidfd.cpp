@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/listen_socket.h"
 
 namespace netlab::net {

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "netutil/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace netlab::net {
 

@@ -30,9 +30,9 @@
 #include <initializer_list>
 #include <map>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
-#include "netutil/unique_fd.h"
+#include "base/unique_fd.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270

@@ -11,9 +11,9 @@
 #include <functional>
 #include <thread>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
-#include "netutil/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace netlab::net {
 

@@ -22,7 +22,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include "lab/error.h"
+#include "base/error.h"
 
 namespace netlab::pods {
 

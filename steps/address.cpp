@@ -1,7 +1,7 @@
 // Step kind "address": an IPv4 address on a link, like `ip address add CIDR dev DEV`.
 #include <algorithm>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/rtnl.h"
 #include "steps/common.h"

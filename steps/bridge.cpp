@@ -1,6 +1,6 @@
 // Step kind "bridge": a Linux bridge in a namespace (the lab host by default), created down, like
 // `ip link add dev NAME type bridge`. Also the shared undo handler "link" (delete a link we made).
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/rtnl.h"
 #include "steps/common.h"

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/fs.h"
 #include "netutil/netns.h"
 #include "netutil/rtnl.h"

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <map>
 
-#include "lab/error.h"
+#include "base/error.h"
 
 namespace netlab::steps {
 

@@ -1,6 +1,6 @@
 // Step kind "link-up": sets an existing link up (or down), like `ip link set dev NAME up`.
 // Journals the prior state; undo restores it.
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/rtnl.h"
 #include "steps/common.h"

@@ -3,7 +3,7 @@
 // lab's own even when the journal is lost.
 #include "steps/netns.h"
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/rtnl.h"
 #include "steps/common.h"

@@ -15,7 +15,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/listen_socket.h"
 #include "netutil/netns.h"
 #include "netutil/pidfd.h"
@@ -133,14 +133,14 @@ constexpr auto kReadyTimeout = 5000ms;
 
 // The pod's descriptors, held close-on-exec above the ones it gets: only its own copies are inherited.
 struct PodFds {
-    net::UniqueFd listen, ready_r, ready_w;
+    UniqueFd listen, ready_r, ready_w;
 };
 
 // The pod's listening socket on 0.0.0.0:PORT, made in the calling thread's network namespace, bound
 // and listening before the pod runs (connections queue in its backlog from now on; SOMAXCONN is the
 // backlog the pod's own listen uses), and its ready pipe.
 static PodFds pod_fds(int port) {
-    net::UniqueFd sock = net::fd_above(net::tcp_listen("0.0.0.0", static_cast<uint16_t>(port)), kAboveChildFds);
+    UniqueFd sock = net::fd_above(net::tcp_listen("0.0.0.0", static_cast<uint16_t>(port)), kAboveChildFds);
     net::Pipe ready = net::make_pipe();
     return {std::move(sock), std::move(ready.read_end), net::fd_above(std::move(ready.write_end), kAboveChildFds)};
 }
@@ -217,7 +217,7 @@ public:
 private:
     struct Started {
         int pid = -1;
-        net::UniqueFd ready;  // the read end of the pod's ready pipe
+        UniqueFd ready;  // the read end of the pod's ready pipe
     };
 
     std::string what(const std::string& real) const { return "start pod " + name_ + " in netns " + real; }

@@ -17,7 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "pods/http_client.h"
 #include "steps/common.h"

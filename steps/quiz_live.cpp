@@ -4,7 +4,7 @@
 //   "pod"          the name of the pod that answers
 #include <chrono>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/quiz.h"
 #include "netutil/netns.h"
 #include "pods/http_client.h"

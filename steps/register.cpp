@@ -2,7 +2,7 @@
 
 #include <arpa/inet.h>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "steps/common.h"
 #include "steps/netns.h"
 

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/fs.h"
 #include "steps/common.h"
 #include "steps/register.h"

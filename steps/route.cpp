@@ -1,5 +1,5 @@
 // Step kind "route": an IPv4 route, like `ip route add default via 10.0.0.1`.
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/rtnl.h"
 #include "steps/common.h"

@@ -4,7 +4,7 @@
 // article's rules). The prior ruleset (read back from the kernel) is journaled; undo reprograms it.
 #include <sstream>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/nft.h"
 #include "steps/common.h"

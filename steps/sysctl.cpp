@@ -1,6 +1,6 @@
 // Step kind "sysctl": a per-namespace sysctl (net.ipv4.ip_forward, net.bridge.bridge-nf-call-iptables)
 // set inside a lab namespace, never the root one. The prior value is journaled; undo restores it.
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/sysctl.h"
 #include "steps/common.h"

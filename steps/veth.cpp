@@ -1,7 +1,7 @@
 // Step kind "veth": a veth pair, one end in `ns` (the lab host by default), the peer created
 // directly inside `peer_ns`; optionally enslaved to a bridge; both ends up. Undone by deleting the
 // pair (undo handler "link", which removes both ends).
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/rtnl.h"
 #include "steps/common.h"

@@ -10,8 +10,8 @@
 #include <chrono>
 #include <thread>
 
-#include "lab/error.h"
-#include "netutil/unique_fd.h"
+#include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace netlab::views {
 
@@ -264,7 +264,7 @@ void write_svg(const std::string& dot_text, const std::filesystem::path& out) {
     const std::string what = "render " + out.string() + " with Graphviz";
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) throw Error(what + ": " + errno_text(errno));
-    net::UniqueFd rd(p[0]), wr(p[1]);
+    UniqueFd rd(p[0]), wr(p[1]);
     pid_t pid = ::fork();
     if (pid < 0) throw Error(what + ": " + errno_text(errno));
     if (pid == 0) {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/nft.h"
 #include "pods/http_client.h"

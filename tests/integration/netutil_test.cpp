@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/listen_socket.h"
 #include "netutil/netns.h"
 #include "netutil/pidfd.h"
@@ -29,6 +29,7 @@
 
 using netlab::Error;
 using namespace netlab::net;
+using netlab::UniqueFd;
 using namespace netlab::test;
 
 namespace {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/nft.h"
 #include "steps/iptables.h"

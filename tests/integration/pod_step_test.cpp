@@ -18,7 +18,7 @@
 #include <sstream>
 
 #include "lab/action.h"
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/journal.h"
 #include "lab/params.h"
 #include "lab/registry.h"
@@ -110,23 +110,23 @@ sockaddr_in any_addr(uint16_t port, uint32_t host = INADDR_ANY) {
 }
 
 // A plain TCP listener on 0.0.0.0:PORT in netns NS, made by the test (no SO_REUSEADDR).
-net::UniqueFd listener_in(const std::string& ns, uint16_t port) {
+UniqueFd listener_in(const std::string& ns, uint16_t port) {
     net::NetnsGuard in(ns);
-    net::UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     auto a = any_addr(port);
     if (!s || ::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(s.get(), 16) != 0)
-        return net::UniqueFd();
+        return UniqueFd();
     return s;
 }
 
 // A connection to 127.0.0.1:PORT in netns NS that sent one keep-alive request and read its reply.
-net::UniqueFd keep_alive_conn(const std::string& ns, uint16_t port, std::string& reply) {
+UniqueFd keep_alive_conn(const std::string& ns, uint16_t port, std::string& reply) {
     net::NetnsGuard in(ns);
-    net::UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     auto a = any_addr(port, INADDR_LOOPBACK);
-    if (!s || ::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return net::UniqueFd();
+    if (!s || ::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return UniqueFd();
     const std::string req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
-    if (::write(s.get(), req.data(), req.size()) != static_cast<ssize_t>(req.size())) return net::UniqueFd();
+    if (::write(s.get(), req.data(), req.size()) != static_cast<ssize_t>(req.size())) return UniqueFd();
     pollfd p{s.get(), POLLIN, 0};
     char buf[2048];
     if (::poll(&p, 1, 2000) == 1) {
@@ -160,9 +160,9 @@ TEST_CASE("pod step: the pod serves as soon as apply returns; stop_pod ends it a
         // A descriptor of this test that is not close-on-exec: the pod must not inherit it.
         const fs::path marker = step.dir / "stray-fd";
         // (Above 4: fds 3 and 4 of the child are replaced by the socket and the pipe anyway.)
-        net::UniqueFd opened(::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        UniqueFd opened(::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
         REQUIRE(opened);
-        net::UniqueFd stray(::fcntl(opened.get(), F_DUPFD, 20));
+        UniqueFd stray(::fcntl(opened.get(), F_DUPFD, 20));
         REQUIRE(stray);
 
         auto t = Clock::now();
@@ -205,7 +205,7 @@ TEST_CASE("pod step: the pod serves as soon as apply returns; stop_pod ends it a
 
         // A keep-alive connection stays open while the pod is stopped: the exit must not wait for it.
         std::string reply;
-        net::UniqueFd conn = keep_alive_conn(step.ns.name(), kPort, reply);
+        UniqueFd conn = keep_alive_conn(step.ns.name(), kPort, reply);
         REQUIRE(conn);
         CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
         CHECK(reply.find("Connection: close") == std::string::npos);
@@ -232,7 +232,7 @@ TEST_CASE("pod step: a port taken in the namespace fails apply with the bind err
     const std::string root_before = root_fingerprint();
     {
         PodStep step("p2");
-        net::UniqueFd blocker = listener_in(step.ns.name(), kPort);
+        UniqueFd blocker = listener_in(step.ns.name(), kPort);
         REQUIRE(blocker);
 
         std::string msg;
@@ -284,7 +284,7 @@ TEST_CASE("pod step: netlab run stops at a taken port with the bind error and le
     {
         TestLab lab("p2");
         REQUIRE(lab.run("run --until masquerade --no-verify").rc == 0);
-        net::UniqueFd blocker = listener_in(lab.ns("netns_dustin"), kPort);
+        UniqueFd blocker = listener_in(lab.ns("netns_dustin"), kPort);
         REQUIRE(blocker);
         auto r = lab.run("run --until pods --no-verify");
         INFO(r.out);
@@ -365,8 +365,8 @@ TEST_CASE("pod step: netlab pod --listen-fd refuses what is not a listening TCP 
 
     // Sockets made here without close-on-exec, inherited through sh and `ip netns exec`: a TCP
     // socket that is not listening (never bound: no port is used), and a UDP one.
-    net::UniqueFd tcp(::socket(AF_INET, SOCK_STREAM, 0));
-    net::UniqueFd udp(::socket(AF_INET, SOCK_DGRAM, 0));
+    UniqueFd tcp(::socket(AF_INET, SOCK_STREAM, 0));
+    UniqueFd udp(::socket(AF_INET, SOCK_DGRAM, 0));
     REQUIRE(tcp);
     REQUIRE(udp);
     auto t = run("--listen-fd " + std::to_string(tcp.get()));

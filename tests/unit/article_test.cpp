@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/tutorial.h"
 #include "steps/register.h"
 

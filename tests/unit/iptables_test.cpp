@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "steps/iptables.h"
 
 using netlab::Error;

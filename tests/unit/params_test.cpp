@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "lab/error.h"
+#include "base/error.h"
+#include "base/did_you_mean.h"
 #include "lab/params.h"
 
 using namespace netlab;
@@ -37,8 +38,8 @@ TEST_CASE("unknown fields are rejected with a suggestion") {
 
 TEST_CASE("closest suggests near words only") {
     std::vector<std::string> ids = {"forwarding", "bridge", "hairpin", "virtual-ip"};
-    CHECK(lab::closest("hairpn", ids) == "hairpin");
-    CHECK(lab::closest("brdge", ids) == "bridge");
-    CHECK(lab::closest("virtual", ids) == "virtual-ip");
-    CHECK(lab::closest("zzzzzz", ids) == "");
+    CHECK(closest("hairpn", ids) == "hairpin");
+    CHECK(closest("brdge", ids) == "bridge");
+    CHECK(closest("virtual", ids) == "virtual-ip");
+    CHECK(closest("zzzzzz", ids) == "");
 }

@@ -21,7 +21,7 @@
 #include <string>
 #include <thread>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "pods/http_client.h"
 #include "pods/pod_server.h"
 

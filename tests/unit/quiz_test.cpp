@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/fs.h"
 #include "lab/quiz.h"
 #include "lab/tutorial.h"

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/runner.h"
 #include "lab/tutorial.h"
 

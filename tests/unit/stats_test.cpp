@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/registry.h"
 #include "lab/tutorial.h"
 #include "steps/register.h"

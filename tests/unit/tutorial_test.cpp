@@ -4,7 +4,7 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "lab/error.h"
+#include "base/error.h"
 #include "lab/tutorial.h"
 
 using namespace netlab;

@@ -1,11 +1,11 @@
-// Move-only owner of a file descriptor.
+// Move-only owner of a file descriptor: closed when the owner goes, handed on by move only.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace netlab::net {
+namespace netlab {
 
 class UniqueFd {
 public:
@@ -35,4 +35,4 @@ private:
     int fd_ = -1;
 };
 
-}  // namespace netlab::net
+}  // namespace netlab

@@ -1,4 +1,4 @@
-#include "lab/error.h"
+#include "base/error.h"
 
 #include <cstring>
 
