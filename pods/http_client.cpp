@@ -307,6 +307,7 @@ HttpResult http_get(const std::string& host, uint16_t port, const std::string& p
                 failure = beast::error::timeout;
             }
             r.error = phase + " " + where + ": " + describe(failure, timeout, parser.got_some());
+            r.timed_out = failure == beast::error::timeout;
             return r;
         }
         auto& res = parser.get();

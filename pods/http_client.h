@@ -13,6 +13,7 @@ struct HttpResult {
     int status = 0;
     std::string body;
     std::string error;       // when !ok: "connect 10.100.100.100:8080: Connection timed out" etc.
+    bool timed_out = false;  // when !ok: nothing came back in time (not refused, not reset)
     // Parsed from a pod's JSON reply (empty when the server is not a netlab pod):
     std::string pod;         // "netns_dustin"
     std::string pod_addr;    // "10.0.0.11"

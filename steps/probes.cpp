@@ -32,6 +32,18 @@ std::string from_text(const LabNames&, const std::string& from) {
     return from == LabNames::kHost ? "the lab host" : from;
 }
 
+// On a busy machine (twenty labs built at once on two cores) one connection in a few hundred can miss
+// its deadline although the rules are right. A probe that expects answers tries such a connection
+// again, a bounded number of times, and says so; a probe that expects some connections to go
+// unanswered never does, since that is what it measures.
+constexpr int kRetriesPerRequest = 2;
+long retry_budget(int count) { return std::max(3, count / 20); }
+
+std::string retried_text(long retried) {
+    if (retried == 0) return {};
+    return std::to_string(retried) + " retried: the machine was busy";
+}
+
 class HttpProbe : public lab::Probe {
 public:
     explicit HttpProbe(const Params& p)
@@ -59,9 +71,14 @@ public:
     }
     std::vector<Check> run(Context& ctx) override {
         pods::HttpResult r;
+        long retried = 0;
         {
             net::NetnsGuard g(ctx.names.ns(from_));
             r = pods::http_get(url_.host, url_.port, url_.path, std::chrono::milliseconds(timeout_ms_));
+            for (int i = 0; expect_ == "reply" && !r.ok && r.timed_out && i < kRetriesPerRequest; ++i) {
+                retried = 1;
+                r = pods::http_get(url_.host, url_.port, url_.path, std::chrono::milliseconds(timeout_ms_));
+            }
         }
         Check c;
         c.what = describe(ctx.names);
@@ -83,6 +100,7 @@ public:
                      (why_.empty() ? "" : "\n" + why_);
         else if (!c.ok && !why_.empty())
             c.note = why_;
+        if (c.ok && retried) c.note += (c.note.empty() ? "" : "\n") + retried_text(retried);
         return {c};
     }
 
@@ -117,15 +135,18 @@ std::string fraction_text(double f) {
 struct Tally {
     std::map<std::string, long> seen;
     long failed = 0, sent = 0;
+    long retried = 0;  // connections that got no reply at first and were tried again
     std::string first_error;
 };
+
 
 // Sends up to `count` requests from `ns` over kWorkers threads, each request bounded by `per_request`
 // and the whole by `deadline`, so that unanswered connections (which only time out) cost little.
 Tally send_requests(const std::string& ns, const pods::Url& url, int count, std::chrono::milliseconds per_request,
-                    std::chrono::steady_clock::time_point deadline) {
+                    std::chrono::steady_clock::time_point deadline, bool retry) {
     constexpr int kWorkers = 8;
     Tally t;
+    std::atomic<long> budget{retry ? retry_budget(count) : 0};
     std::mutex mu;
     std::atomic<int> next{0};
     std::exception_ptr error;
@@ -134,6 +155,13 @@ Tally send_requests(const std::string& ns, const pods::Url& url, int count, std:
             net::NetnsGuard g(ns);
             while (std::chrono::steady_clock::now() < deadline && next.fetch_add(1) < count) {
                 auto r = pods::http_get(url.host, url.port, url.path, per_request);
+                for (int i = 0; !r.ok && i < kRetriesPerRequest && budget.fetch_sub(1) > 0; ++i) {
+                    {
+                        std::lock_guard<std::mutex> l(mu);
+                        if (i == 0) ++t.retried;
+                    }
+                    r = pods::http_get(url.host, url.port, url.path, per_request);
+                }
                 std::lock_guard<std::mutex> l(mu);
                 ++t.sent;
                 if (r.ok) ++t.seen[r.pod.empty() ? "(not a pod)" : r.pod];
@@ -193,7 +221,9 @@ public:
     }
     std::vector<Check> run(Context& ctx) override {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds_);
-        Tally t = send_requests(ctx.names.ns(from_), url_, count_, std::chrono::milliseconds(timeout_ms_), deadline);
+        bool none_expected = split_.none > 0;
+        Tally t = send_requests(ctx.names.ns(from_), url_, count_, std::chrono::milliseconds(timeout_ms_), deadline,
+                                !none_expected);
         std::vector<long> counts;
         long others = t.sent - t.failed, answered = 0;
         for (auto& p : pods_) counts.push_back(t.seen.count(p) ? t.seen[p] : 0);
@@ -202,7 +232,6 @@ public:
         std::string dist = distribution(counts, others, t);
         Check c;
         c.what = describe(ctx.names);
-        bool none_expected = split_.none > 0;
         if (answered < 2) {
             c.ok = false;
             c.expected = "replies from " + std::to_string(pods_.size()) + " pods";
@@ -210,15 +239,16 @@ public:
             return {c};
         }
         ChiSquare cs = chi_square_split(counts, t.failed, split_);
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "chi-square %.2f with %d degree(s) of freedom, p = %.3f", cs.statistic, cs.df, cs.p_value);
+        const std::string test = chi_square_text(cs);
         bool complete = t.sent == count_;
         c.ok = (none_expected || t.failed == 0) && others == 0 && complete && cs.p_value >= kBalanceAlpha;
         c.expected = std::to_string(count_) + (none_expected ? " connections, " : " replies, ") + split_text() +
-                     " (p >= " + std::to_string(kBalanceAlpha).substr(0, 5) + ")";
-        c.observed = std::to_string(t.sent) + " sent: " + dist + "; " + buf;
+                     " (" + threshold_text() + ")";
+        c.observed = std::to_string(t.sent) + " sent: " + dist + "; " + test;
         if (!c.ok && t.failed && !none_expected) c.observed += " (first failure: " + t.first_error + ")";
-        c.note = "measured: " + dist + "; " + buf;
+        c.note = "measured: " + dist + "; " + test + "; " + (cs.p_value >= kBalanceAlpha ? "passes" : "fails") + " (" +
+                 threshold_text() + ")";
+        if (t.retried) c.note += "\n" + retried_text(t.retried);
         return {c};
     }
 

@@ -1,5 +1,7 @@
 #include "steps/stats.h"
 
+#include <cstdio>
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -99,5 +101,21 @@ ChiSquare chi_square_split(const std::vector<long>& answered, long unanswered, c
 ChiSquare chi_square_uniform(const std::vector<long>& observed) {
     return chi_square(observed, std::vector<double>(observed.size(), 1.0 / static_cast<double>(observed.size())));
 }
+
+std::string p_value_text(double p) {
+    if (p < 0.0005) return "p < 0.001";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "p = %.3f", p);
+    return buf;
+}
+
+std::string chi_square_text(const ChiSquare& cs) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "chi-square %.2f with %d degree%s of freedom, ", cs.statistic, cs.df,
+                  cs.df == 1 ? "" : "s");
+    return buf + p_value_text(cs.p_value);
+}
+
+std::string threshold_text() { return "the check passes when p >= 0.001: a fair split fails it 1 time in 1000"; }
 
 }  // namespace netlab::steps

@@ -145,3 +145,16 @@ TEST_CASE("the three-backends tutorial loads, with kube-proxy's probabilities an
         CHECK_MESSAGE(!s.try_this.empty(), s.id);
     }
 }
+
+TEST_CASE("p-values and the threshold are written for a person") {
+    using namespace netlab::steps;
+    CHECK(p_value_text(0.2744) == "p = 0.274");
+    CHECK(p_value_text(0.0) == "p < 0.001");
+    CHECK(p_value_text(0.0004) == "p < 0.001");
+    CHECK(p_value_text(0.0011) == "p = 0.001");
+    ChiSquare one{1.2, 1, 0.2733};
+    CHECK(chi_square_text(one) == "chi-square 1.20 with 1 degree of freedom, p = 0.273");
+    ChiSquare three{30.0, 3, 1e-6};
+    CHECK(chi_square_text(three) == "chi-square 30.00 with 3 degrees of freedom, p < 0.001");
+    CHECK(threshold_text().find("p >= 0.001") != std::string::npos);
+}
