@@ -23,4 +23,8 @@ void register_probes(lab::Registry& reg);
 // Live quiz answers (steps/quiz_live.cpp), into Registry::live().
 void register_quiz_live(lab::Registry& reg);
 
+// Removes /etc/netns when netlab made it (it carries netlab's mark) and it is empty: what the last
+// lab to leave it does, and what `netlab reset` does. True when it was removed.
+bool release_etc_netns();
+
 }  // namespace netlab::steps

@@ -3,8 +3,10 @@
 // does not duplicate the line. The prior file is journaled byte for byte (or its absence, and every
 // directory made for it); undo puts back exactly what was there. Nothing ever queries the server.
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <sstream>
@@ -21,6 +23,26 @@ namespace fs = std::filesystem;
 namespace {
 
 const fs::path kEtcNetns = "/etc/netns";
+
+// /etc/netns is shared by every lab on the machine (and by anyone else's `ip netns`). netlab marks it
+// with an extended attribute when netlab made it, so that whichever lab leaves it empty last removes
+// it, while a directory made by someone else is never removed.
+constexpr const char* kMadeByNetlab = "user.netlab.made";
+
+void mark_made_by_netlab(const fs::path& d) { ::setxattr(d.c_str(), kMadeByNetlab, "1", 1, 0); }
+
+bool made_by_netlab(const fs::path& d) { return ::getxattr(d.c_str(), kMadeByNetlab, nullptr, 0) >= 0; }
+
+// "l01-netns_dustin, l01-netns_leah" for what /etc/netns holds now.
+std::string entries_of(const fs::path& d) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(d, ec)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    std::string out;
+    for (auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
 
 bool has_line(const std::string& text, const std::string& line) {
     std::istringstream in(text);
@@ -66,6 +88,7 @@ public:
             ctx.change_persistent("dir", {{"path", p.string()}}, [&] {
                 if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST)
                     throw Error("create directory " + p.string() + ": " + errno_text(errno));
+                if (p == kEtcNetns) mark_made_by_netlab(p);
             });
         }
         fs::path f = d / "resolv.conf";
@@ -101,6 +124,11 @@ private:
 
 }  // namespace
 
+bool release_etc_netns() {
+    if (!made_by_netlab(kEtcNetns)) return false;
+    return ::rmdir(kEtcNetns.c_str()) == 0;  // fails, and keeps it, unless it is empty
+}
+
 void register_resolv_conf(lab::Registry& reg) {
     reg.add_action("resolv-conf", [](const Params& p) { return std::make_unique<ResolvConfAction>(p); });
     reg.add_undo("file", [](Context&, const lab::Record& r) {
@@ -113,14 +141,22 @@ void register_resolv_conf(lab::Registry& reg) {
         lab::write_file_atomic(f, lab::hex_decode(r.data.at("prior_hex")), mode);
     });
     reg.add_undo("dir", [](Context& ctx, const lab::Record& r) {
-        const std::string& p = r.data.at("path");
-        if (::rmdir(p.c_str()) == 0 || errno == ENOENT) return;
-        if (errno == ENOTEMPTY || errno == EEXIST) {
-            // Someone put files of their own in it: they are not ours to delete.
-            if (ctx.out) *ctx.out << "      note: kept " << p << ": it holds files netlab did not make\n";
+        const fs::path p = r.data.at("path");
+        if (::rmdir(p.c_str()) == 0 || errno == ENOENT) {
+            // The last lab to leave /etc/netns empty removes it, whichever lab made it.
+            if (p.parent_path() == kEtcNetns) release_etc_netns();
             return;
         }
-        throw Error("remove directory " + p + ": " + errno_text(errno));
+        if (errno == ENOTEMPTY || errno == EEXIST) {
+            // Files that are not this lab's: another lab's, or someone else's. Not ours to delete.
+            if (ctx.out)
+                *ctx.out << "      note: kept " << p.string() << ": it holds "
+                         << (p == kEtcNetns ? "files of other labs or other programs (" + entries_of(p) + ")"
+                                            : "files netlab did not make (" + entries_of(p) + ")")
+                         << "\n";
+            return;
+        }
+        throw Error("remove directory " + p.string() + ": " + errno_text(errno));
     });
 }
 

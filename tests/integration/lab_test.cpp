@@ -227,3 +227,40 @@ TEST_CASE("exec, shell, curl, explain and status work on a built lab") {
     CHECK(st.out.find("\"state\":\"applied\"") != std::string::npos);
     CHECK(st.out.find("\"next\":null") != std::string::npos);
 }
+
+TEST_CASE("/etc/netns is kept while another lab has files there and removed by the last lab to leave it") {
+    const bool existed = fs::exists("/etc/netns");
+    TestLab a("ea"), b("eb");
+    REQUIRE(a.run("run --until dns --no-verify").rc == 0);
+    REQUIRE(b.run("run --until dns --no-verify").rc == 0);
+    auto ua = a.run("undo --all");
+    INFO(ua.out);
+    CHECK(ua.rc == 0);
+    CHECK(fs::exists("/etc/netns/" + b.ns("netns_dustin") + "/resolv.conf"));
+    if (!existed) {
+        // Lab a made /etc/netns; it cannot remove it and says whose files keep it.
+        CHECK(ua.out.find("kept /etc/netns: it holds files of other labs or other programs (") != std::string::npos);
+        CHECK(ua.out.find(b.ns("netns_dustin")) != std::string::npos);
+    }
+    auto ub = b.run("undo --all");
+    INFO(ub.out);
+    CHECK(ub.rc == 0);
+    // Lab b did not make /etc/netns, but it is the last to leave it empty: it goes, unless someone
+    // else had it before the test.
+    CHECK(fs::exists("/etc/netns") == existed);
+}
+
+TEST_CASE("a /etc/netns that netlab did not make is never removed") {
+    if (fs::exists("/etc/netns")) return;  // someone's own: the case below cannot be set up without touching it
+    REQUIRE(fs::create_directory("/etc/netns"));  // made by "someone else": no netlab mark
+    struct Drop {
+        ~Drop() { std::error_code ec; fs::remove("/etc/netns", ec); }
+    } drop;
+    {
+        TestLab a("en");
+        REQUIRE(a.run("run --until dns --no-verify").rc == 0);
+        CHECK(a.run("undo --all").rc == 0);
+        CHECK(fs::exists("/etc/netns"));
+        CHECK(fs::is_empty("/etc/netns"));
+    }
+}
