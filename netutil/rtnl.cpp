@@ -31,12 +31,10 @@
 #include <map>
 
 #include "base/error.h"
-#include "netutil/netns.h"
+#include "base/ipv4.h"
 #include "base/unique_fd.h"
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
+#include "netutil/netlink_socket.h"
+#include "netutil/netns.h"
 
 namespace netlab::net {
 
@@ -95,38 +93,17 @@ std::string format_ipv4(nl_addr* a) {
     return buf;
 }
 
-struct Ipv4Prefix {
-    in_addr addr{};
-    unsigned len = 32;
-};
-
-// "a.b.c.d" or "a.b.c.d/len" (len 0..32); "default" only when allow_default.
-std::optional<Ipv4Prefix> parse_ipv4(const std::string& s, bool allow_prefix, bool allow_default) {
-    Ipv4Prefix p;
-    if (allow_default && s == "default") {
-        p.len = 0;
-        return p;
-    }
-    std::string host = s;
-    auto slash = s.find('/');
-    if (slash != std::string::npos) {
-        if (!allow_prefix) return std::nullopt;
-        host = s.substr(0, slash);
-        std::string len = s.substr(slash + 1);
-        if (len.empty() || len.size() > 2 ||
-            !std::all_of(len.begin(), len.end(), [](char c) { return c >= '0' && c <= '9'; }))
-            return std::nullopt;
-        p.len = static_cast<unsigned>(std::stoul(len));
-        if (p.len > 32) return std::nullopt;
-    }
-    if (inet_pton(AF_INET, host.c_str(), &p.addr) != 1) return std::nullopt;
-    return p;
+// A route's destination: "default" (0.0.0.0/0) or a.b.c.d[/len].
+std::optional<Ipv4Cidr> parse_destination(const std::string& s) {
+    if (s == "default") return Ipv4Cidr{Ipv4{0}, 0};
+    return parse_ipv4_cidr(s);
 }
 
-NlAddrPtr make_nladdr(const Ipv4Prefix& p) {
-    NlAddrPtr a(nl_addr_build(AF_INET, &p.addr, sizeof p.addr));
+NlAddrPtr make_nladdr(const Ipv4Cidr& p) {
+    const uint32_t be = p.addr.be();
+    NlAddrPtr a(nl_addr_build(AF_INET, &be, sizeof be));
     if (!a) throw Error("allocate address: out of memory");
-    nl_addr_set_prefixlen(a.get(), static_cast<int>(p.len));
+    nl_addr_set_prefixlen(a.get(), p.prefix);
     return a;
 }
 
@@ -177,27 +154,11 @@ struct Rtnl::Impl {
 
     static int on_error(sockaddr_nl*, nlmsgerr* e, void* arg) {
         auto* self = static_cast<Impl*>(arg);
-        self->last_errno = -e->error;
-        self->last_ext.clear();
         // libnl hands us nlmsg_data(hdr); step back to the header for the extended-ack TLVs.
         const auto* hdr = reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const char*>(e) - NLMSG_HDRLEN);
-        if (!(hdr->nlmsg_flags & NLM_F_ACK_TLVS)) return NL_STOP;
-        size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nlmsgerr));
-        if (!(hdr->nlmsg_flags & NLM_F_CAPPED)) {
-            if (e->msg.nlmsg_len < NLMSG_HDRLEN) return NL_STOP;
-            off += NLMSG_ALIGN(e->msg.nlmsg_len - NLMSG_HDRLEN);
-        }
-        const auto* base = reinterpret_cast<const char*>(hdr);
-        while (off + NLA_HDRLEN <= hdr->nlmsg_len) {
-            const auto* nla = reinterpret_cast<const nlattr*>(base + off);
-            if (nla->nla_len < NLA_HDRLEN || off + nla->nla_len > hdr->nlmsg_len) break;
-            if ((nla->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
-                const char* s = base + off + NLA_HDRLEN;
-                size_t n = strnlen(s, nla->nla_len - NLA_HDRLEN);
-                self->last_ext.assign(s, n);
-            }
-            off += NLA_ALIGN(nla->nla_len);
-        }
+        NetlinkAck ack = read_ack(hdr);
+        self->last_errno = ack.error;
+        self->last_ext = std::move(ack.message);
         return NL_STOP;
     }
 };
@@ -209,11 +170,7 @@ Rtnl::Rtnl(const std::string& netns) : impl_(std::make_unique<Impl>()), netns_(n
     if (!impl_->sk) throw Error(what + ": out of memory");
     int err = nl_connect(impl_->sk.get(), NETLINK_ROUTE);
     if (err < 0) throw Error(what + ": " + nl_geterror(err));
-    int fd = nl_socket_get_fd(impl_->sk.get());
-    int one = 1;
-    // Best effort: the kernel's own words on errors, and errors without the echoed request.
-    ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-    ::setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    request_extended_acks(nl_socket_get_fd(impl_->sk.get()));
     err = nl_socket_modify_err_cb(impl_->sk.get(), NL_CB_CUSTOM, &Impl::on_error, impl_.get());
     if (err < 0) throw Error(what + ": " + nl_geterror(err));
 }
@@ -464,7 +421,7 @@ std::vector<AddrInfo> Rtnl::addresses() {
 
 RtAddrPtr Rtnl::Impl::build_addr(const std::string& what, const std::string& netns, const std::string& link,
                                  const std::string& cidr, bool& link_absent) {
-    auto p = parse_ipv4(cidr, true, false);
+    auto p = parse_ipv4_cidr(cidr);
     if (!p) fail(what, netns, "invalid IPv4 address '" + cidr + "' (expected a.b.c.d/len)");
     LinkPtr l = get_link(what, netns, link);
     link_absent = !l;
@@ -544,11 +501,11 @@ std::vector<RouteInfo> Rtnl::routes() {
 RoutePtr Rtnl::Impl::build_route(const std::string& what, const std::string& netns, const RouteInfo& r,
                                  bool& dev_absent) {
     dev_absent = false;
-    auto dst = parse_ipv4(r.dst, true, true);
+    auto dst = parse_destination(r.dst);
     if (!dst) fail(what, netns, "invalid destination '" + r.dst + "' (expected 'default' or a.b.c.d/len)");
-    std::optional<Ipv4Prefix> gw;
+    std::optional<Ipv4Cidr> gw;
     if (!r.gateway.empty()) {
-        gw = parse_ipv4(r.gateway, false, false);
+        if (auto a = parse_ipv4(r.gateway)) gw = Ipv4Cidr{*a, 32};
         if (!gw) fail(what, netns, "invalid gateway '" + r.gateway + "' (expected a.b.c.d)");
     }
     if (!gw && r.dev.empty()) fail(what, netns, "a route needs a gateway or a device");
