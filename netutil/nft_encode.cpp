@@ -50,7 +50,13 @@ public:
         nftnl_expr_set(e.get(), NFTNL_EXPR_CMP_DATA, data, len);  // copied
         add(std::move(e));
     }
-    void counter() { add(make("counter")); }
+    // With explicit zero counts, as iptables-nft sends it (nft sends none; the kernel starts at 0 either way).
+    void counter() {
+        Expr e = make("counter");
+        nftnl_expr_set_u64(e.get(), NFTNL_EXPR_CTR_PACKETS, 0);
+        nftnl_expr_set_u64(e.get(), NFTNL_EXPR_CTR_BYTES, 0);
+        add(std::move(e));
+    }
     void verdict(uint32_t v, const std::string& chain = {}) {
         Expr e = make("immediate");
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
