@@ -1,11 +1,13 @@
 // Programs and reads iptables-style rules through libnftnl + libmnl, in the exact layout
-// iptables-nft 1.8.9 uses (shared notes "netlink-facts" sections 1 and 2).
+// iptables-nft 1.8.9 uses, so `iptables-nft -S/-L/-C` see exactly these rules.
+// The pieces: nft_encode / nft_decode (rule model <-> expressions, pure), nft_batch (the messages of
+// a replacement), nft_socket (the per-namespace socket, sending, acks), nft_dump (reading back).
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "netutil/nft_dump.h"
 #include "netutil/ruleset.h"
 
 namespace netlab::net {
@@ -18,36 +20,8 @@ namespace netlab::net {
 // chain DUSTIN-SVC-HTTP): Invalid argument").
 void nft_replace(const std::string& netns, const Ruleset& rs, const std::vector<std::string>& owned);
 
-struct RuleCounters {
-    uint64_t packets = 0;
-    uint64_t bytes = 0;
-};
-
-struct DumpedRule {
-    IptRule rule;
-    RuleCounters counters;
-    bool decoded = true;  // false: layout not recognised; `raw` then holds nftnl's text of it
-    std::string raw;
-};
-struct DumpedChain {
-    std::string name;
-    bool builtin = false;
-    std::string policy;
-    std::vector<DumpedRule> rules;
-};
-struct DumpedTable {
-    std::string name;
-    std::vector<DumpedChain> chains;  // in a stable order: builtin chains in hook order, then user chains by name
-};
-
-// Closes the netfilter socket netlab keeps open in `netns` (see SocketCache in nft.cpp), so that
-// it no longer holds the namespace alive. netns_delete() calls it.
+// Closes the netfilter socket netlab keeps open in `netns` (see SocketCache in nft_socket.h), so
+// that it no longer holds the namespace alive. netns_delete() calls it.
 void nft_forget_netns(const std::string& netns);
-
-// Reads the IPv4 tables `tables` back from the kernel inside `netns` (absent tables are omitted).
-std::vector<DumpedTable> nft_dump(const std::string& netns, const std::vector<std::string>& tables);
-
-// The dump as a Ruleset (counters dropped; undecodable rules kept with target "?raw").
-Ruleset to_ruleset(const std::vector<DumpedTable>& dump);
 
 }  // namespace netlab::net

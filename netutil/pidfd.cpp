@@ -7,7 +7,7 @@
 #include <cerrno>
 
 #include "base/error.h"
-#include "netutil/listen_socket.h"
+#include "netutil/pipe.h"
 
 namespace netlab::net {
 

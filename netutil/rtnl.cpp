@@ -1,80 +1,33 @@
-// Links, addresses and routes through libnl-route-3 (3.7). Recipes and traps: shared notes
-// "netlink-facts" section 3. Every libnl object lives in a unique_ptr with its put/free function;
-// errors become netlab::Error here, with the kernel's errno text (and its extended-ack message when
-// it sends one) rather than libnl's generic translation.
+// Links through libnl-route-3 (3.7), and the socket every Rtnl call uses (rtnl_impl.h); addresses
+// and routes are in rtnl_addr_route.cpp. Recipes and traps: shared notes "netlink-facts" section 3.
+// Every libnl object lives in a unique_ptr with its put/free function; errors become netlab::Error
+// here, with the kernel's errno text (and its extended-ack message when it sends one) rather than
+// libnl's generic translation.
 #include "netutil/rtnl.h"
 
-#include <arpa/inet.h>
 #include <linux/if.h>
 #include <linux/if_bridge.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <netlink/addr.h>
-#include <netlink/cache.h>
 #include <netlink/errno.h>
-#include <netlink/handlers.h>
-#include <netlink/netlink.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
-#include <netlink/route/nexthop.h>
-#include <netlink/route/route.h>
-#include <netlink/socket.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <initializer_list>
 #include <map>
 
 #include "base/error.h"
-#include "netutil/netns.h"
 #include "base/unique_fd.h"
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
+#include "netutil/netns.h"
+#include "netutil/rtnl_impl.h"
 
 namespace netlab::net {
 
+using namespace rtnl_detail;
+
 namespace {
-
-// ---- RAII owners of libnl objects ------------------------------------------------------------
-
-struct SockDel {
-    void operator()(nl_sock* p) const { nl_socket_free(p); }
-};
-struct LinkDel {
-    void operator()(rtnl_link* p) const { rtnl_link_put(p); }
-};
-struct CacheDel {
-    void operator()(nl_cache* p) const { nl_cache_free(p); }
-};
-struct AddrDel {
-    void operator()(nl_addr* p) const { nl_addr_put(p); }
-};
-struct RtAddrDel {
-    void operator()(rtnl_addr* p) const { rtnl_addr_put(p); }
-};
-struct RouteDel {
-    void operator()(rtnl_route* p) const { rtnl_route_put(p); }
-};
-struct NhDel {
-    void operator()(rtnl_nexthop* p) const { rtnl_route_nh_free(p); }
-};
-
-using SockPtr = std::unique_ptr<nl_sock, SockDel>;
-using LinkPtr = std::unique_ptr<rtnl_link, LinkDel>;
-using CachePtr = std::unique_ptr<nl_cache, CacheDel>;
-using NlAddrPtr = std::unique_ptr<nl_addr, AddrDel>;
-using RtAddrPtr = std::unique_ptr<rtnl_addr, RtAddrDel>;
-using RoutePtr = std::unique_ptr<rtnl_route, RouteDel>;
-using NhPtr = std::unique_ptr<rtnl_nexthop, NhDel>;
-
-// ---- small helpers ---------------------------------------------------------------------------
 
 std::string format_mac(nl_addr* a) {
     if (!a || nl_addr_get_len(a) == 0) return {};
@@ -88,119 +41,7 @@ std::string format_mac(nl_addr* a) {
     return out;
 }
 
-std::string format_ipv4(nl_addr* a) {
-    if (!a || nl_addr_get_family(a) != AF_INET || nl_addr_get_len(a) != 4) return {};
-    char buf[INET_ADDRSTRLEN] = {};
-    if (!inet_ntop(AF_INET, nl_addr_get_binary_addr(a), buf, sizeof buf)) return {};
-    return buf;
-}
-
-struct Ipv4Prefix {
-    in_addr addr{};
-    unsigned len = 32;
-};
-
-// "a.b.c.d" or "a.b.c.d/len" (len 0..32); "default" only when allow_default.
-std::optional<Ipv4Prefix> parse_ipv4(const std::string& s, bool allow_prefix, bool allow_default) {
-    Ipv4Prefix p;
-    if (allow_default && s == "default") {
-        p.len = 0;
-        return p;
-    }
-    std::string host = s;
-    auto slash = s.find('/');
-    if (slash != std::string::npos) {
-        if (!allow_prefix) return std::nullopt;
-        host = s.substr(0, slash);
-        std::string len = s.substr(slash + 1);
-        if (len.empty() || len.size() > 2 ||
-            !std::all_of(len.begin(), len.end(), [](char c) { return c >= '0' && c <= '9'; }))
-            return std::nullopt;
-        p.len = static_cast<unsigned>(std::stoul(len));
-        if (p.len > 32) return std::nullopt;
-    }
-    if (inet_pton(AF_INET, host.c_str(), &p.addr) != 1) return std::nullopt;
-    return p;
-}
-
-NlAddrPtr make_nladdr(const Ipv4Prefix& p) {
-    NlAddrPtr a(nl_addr_build(AF_INET, &p.addr, sizeof p.addr));
-    if (!a) throw Error("allocate address: out of memory");
-    nl_addr_set_prefixlen(a.get(), static_cast<int>(p.len));
-    return a;
-}
-
-std::string route_text(const RouteInfo& r) {
-    std::string s = r.dst.empty() ? std::string("?") : r.dst;
-    if (!r.gateway.empty()) s += " via " + r.gateway;
-    if (!r.dev.empty()) s += " dev " + r.dev;
-    return s;
-}
-
 }  // namespace
-
-// ---- the socket and its error capture --------------------------------------------------------
-
-struct Rtnl::Impl {
-    SockPtr sk;
-    // The raw errno and extended-ack text of the last NLMSG_ERROR seen on the socket.
-    int last_errno = 0;
-    std::string last_ext;
-
-    void clear() {
-        last_errno = 0;
-        last_ext.clear();
-    }
-
-    // Text for a failed libnl call: the kernel's errno when it answered with one, else libnl's.
-    std::string reason(int nlerr) const {
-        return last_errno != 0 ? errno_text(last_errno) : nl_geterror(nlerr);
-    }
-    // The kernel's extended-ack message, if it sent one, as the Error's hint.
-    std::string hint() const { return last_ext.empty() ? std::string() : "kernel: " + last_ext; }
-
-    // Whether a failed call means "no such object" (kernel errno among `errs`, or libnl's code).
-    bool is(int nlerr, std::initializer_list<int> errs, std::initializer_list<int> nles) const {
-        if (last_errno != 0) return std::find(errs.begin(), errs.end(), last_errno) != errs.end();
-        return std::find(nles.begin(), nles.end(), -nlerr) != nles.end() ||
-               std::find(nles.begin(), nles.end(), nlerr) != nles.end();
-    }
-
-    LinkPtr get_link(const std::string& what, const std::string& netns, const std::string& name);
-    LinkPtr require_link(const std::string& what, const std::string& netns, const std::string& name);
-    CachePtr link_cache(const std::string& netns, int family);
-    void change_link(const std::string& what, const std::string& netns, rtnl_link* orig, rtnl_link* chg);
-    RtAddrPtr build_addr(const std::string& what, const std::string& netns, const std::string& link,
-                         const std::string& cidr, bool& link_absent);
-    RoutePtr build_route(const std::string& what, const std::string& netns, const RouteInfo& r,
-                         bool& dev_absent);
-
-    static int on_error(sockaddr_nl*, nlmsgerr* e, void* arg) {
-        auto* self = static_cast<Impl*>(arg);
-        self->last_errno = -e->error;
-        self->last_ext.clear();
-        // libnl hands us nlmsg_data(hdr); step back to the header for the extended-ack TLVs.
-        const auto* hdr = reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const char*>(e) - NLMSG_HDRLEN);
-        if (!(hdr->nlmsg_flags & NLM_F_ACK_TLVS)) return NL_STOP;
-        size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nlmsgerr));
-        if (!(hdr->nlmsg_flags & NLM_F_CAPPED)) {
-            if (e->msg.nlmsg_len < NLMSG_HDRLEN) return NL_STOP;
-            off += NLMSG_ALIGN(e->msg.nlmsg_len - NLMSG_HDRLEN);
-        }
-        const auto* base = reinterpret_cast<const char*>(hdr);
-        while (off + NLA_HDRLEN <= hdr->nlmsg_len) {
-            const auto* nla = reinterpret_cast<const nlattr*>(base + off);
-            if (nla->nla_len < NLA_HDRLEN || off + nla->nla_len > hdr->nlmsg_len) break;
-            if ((nla->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
-                const char* s = base + off + NLA_HDRLEN;
-                size_t n = strnlen(s, nla->nla_len - NLA_HDRLEN);
-                self->last_ext.assign(s, n);
-            }
-            off += NLA_ALIGN(nla->nla_len);
-        }
-        return NL_STOP;
-    }
-};
 
 Rtnl::Rtnl(const std::string& netns) : impl_(std::make_unique<Impl>()), netns_(netns) {
     const std::string what = "open netlink socket in netns " + netns;
@@ -209,11 +50,7 @@ Rtnl::Rtnl(const std::string& netns) : impl_(std::make_unique<Impl>()), netns_(n
     if (!impl_->sk) throw Error(what + ": out of memory");
     int err = nl_connect(impl_->sk.get(), NETLINK_ROUTE);
     if (err < 0) throw Error(what + ": " + nl_geterror(err));
-    int fd = nl_socket_get_fd(impl_->sk.get());
-    int one = 1;
-    // Best effort: the kernel's own words on errors, and errors without the echoed request.
-    ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-    ::setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    request_extended_acks(nl_socket_get_fd(impl_->sk.get()));
     err = nl_socket_modify_err_cb(impl_->sk.get(), NL_CB_CUSTOM, &Impl::on_error, impl_.get());
     if (err < 0) throw Error(what + ": " + nl_geterror(err));
 }
@@ -225,11 +62,6 @@ Rtnl& Rtnl::operator=(Rtnl&&) noexcept = default;
 // ---- helpers -------------------------------------------------------------------------------
 
 namespace {
-
-[[noreturn]] void fail(const std::string& what, const std::string& netns, const std::string& reason,
-                       const std::string& hint = {}) {
-    throw Error(what + " in netns " + netns + ": " + reason, hint);
-}
 
 void check_ifname(const std::string& what, const std::string& netns, const std::string& name) {
     if (name.empty()) fail(what, netns, "empty interface name");
@@ -436,174 +268,6 @@ void Rtnl::set_alias(const std::string& name, const std::string& alias) {
     if (!chg) fail(what, netns_, "out of memory");
     rtnl_link_set_ifalias(chg.get(), alias.c_str());
     impl_->change_link(what, netns_, orig.get(), chg.get());
-}
-
-// ---- addresses -------------------------------------------------------------------------------
-
-std::vector<AddrInfo> Rtnl::addresses() {
-    CachePtr links = impl_->link_cache(netns_, AF_UNSPEC);
-    nl_cache* c = nullptr;
-    impl_->clear();
-    int err = rtnl_addr_alloc_cache(impl_->sk.get(), &c);
-    if (err < 0) fail("list addresses", netns_, impl_->reason(err), impl_->hint());
-    CachePtr cache(c);
-    std::vector<AddrInfo> out;
-    for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-        auto* a = reinterpret_cast<rtnl_addr*>(o);
-        if (rtnl_addr_get_family(a) != AF_INET) continue;
-        std::string ip = format_ipv4(rtnl_addr_get_local(a));
-        if (ip.empty()) continue;
-        AddrInfo ai;
-        char name[IFNAMSIZ + 1] = {};
-        if (rtnl_link_i2name(links.get(), rtnl_addr_get_ifindex(a), name, sizeof name)) ai.link = name;
-        ai.cidr = ip + "/" + std::to_string(rtnl_addr_get_prefixlen(a));
-        out.push_back(std::move(ai));
-    }
-    return out;
-}
-
-RtAddrPtr Rtnl::Impl::build_addr(const std::string& what, const std::string& netns, const std::string& link,
-                                 const std::string& cidr, bool& link_absent) {
-    auto p = parse_ipv4(cidr, true, false);
-    if (!p) fail(what, netns, "invalid IPv4 address '" + cidr + "' (expected a.b.c.d/len)");
-    LinkPtr l = get_link(what, netns, link);
-    link_absent = !l;
-    if (!l) return nullptr;
-    RtAddrPtr a(rtnl_addr_alloc());
-    if (!a) fail(what, netns, "out of memory");
-    NlAddrPtr local = make_nladdr(*p);
-    rtnl_addr_set_ifindex(a.get(), rtnl_link_get_ifindex(l.get()));
-    int err = rtnl_addr_set_local(a.get(), local.get());  // takes its own reference
-    if (err < 0) fail(what, netns, nl_geterror(err));
-    return a;
-}
-
-void Rtnl::add_address(const std::string& link, const std::string& cidr) {
-    const std::string what = "add address " + cidr + " to " + link;
-    bool absent = false;
-    RtAddrPtr a = impl_->build_addr(what, netns_, link, cidr, absent);
-    if (absent) fail(what, netns_, "no such device '" + link + "'");
-    impl_->clear();
-    int err = rtnl_addr_add(impl_->sk.get(), a.get(), NLM_F_EXCL);
-    if (err < 0) fail(what, netns_, impl_->reason(err), impl_->hint());
-}
-
-void Rtnl::delete_address(const std::string& link, const std::string& cidr) {
-    const std::string what = "delete address " + cidr + " from " + link;
-    bool absent = false;
-    RtAddrPtr a = impl_->build_addr(what, netns_, link, cidr, absent);
-    if (absent) return;  // the link is gone, and its addresses with it
-    impl_->clear();
-    int err = rtnl_addr_delete(impl_->sk.get(), a.get(), 0);
-    if (err < 0 && !impl_->is(err, {EADDRNOTAVAIL, ENOENT, ESRCH}, {NLE_NOADDR, NLE_OBJ_NOTFOUND}))
-        fail(what, netns_, impl_->reason(err), impl_->hint());
-}
-
-// ---- routes ----------------------------------------------------------------------------------
-
-std::vector<RouteInfo> Rtnl::routes() {
-    CachePtr links = impl_->link_cache(netns_, AF_UNSPEC);
-    nl_cache* c = nullptr;
-    impl_->clear();
-    int err = rtnl_route_alloc_cache(impl_->sk.get(), AF_INET, 0, &c);
-    if (err < 0) fail("list routes", netns_, impl_->reason(err), impl_->hint());
-    CachePtr cache(c);
-    std::vector<RouteInfo> out;
-    for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-        auto* r = reinterpret_cast<rtnl_route*>(o);
-        if (rtnl_route_get_family(r) != AF_INET || rtnl_route_get_table(r) != RT_TABLE_MAIN ||
-            rtnl_route_get_type(r) != RTN_UNICAST)
-            continue;
-        nl_addr* dst = rtnl_route_get_dst(r);
-        std::string dst_text;
-        if (!dst || nl_addr_get_prefixlen(dst) == 0) {
-            dst_text = "default";
-        } else {
-            std::string ip = nl_addr_get_len(dst) == 0 ? std::string("0.0.0.0") : format_ipv4(dst);
-            // Like `ip route`: a host route is shown without "/32".
-            unsigned len = nl_addr_get_prefixlen(dst);
-            dst_text = len == 32 ? ip : ip + "/" + std::to_string(len);
-        }
-        int n = rtnl_route_get_nnexthops(r);
-        for (int i = 0; i < std::max(n, 1); ++i) {
-            RouteInfo ri;
-            ri.dst = dst_text;
-            if (rtnl_nexthop* nh = n > 0 ? rtnl_route_nexthop_n(r, i) : nullptr) {
-                ri.gateway = format_ipv4(rtnl_route_nh_get_gateway(nh));
-                char name[IFNAMSIZ + 1] = {};
-                if (rtnl_link_i2name(links.get(), rtnl_route_nh_get_ifindex(nh), name, sizeof name))
-                    ri.dev = name;
-            }
-            out.push_back(std::move(ri));
-        }
-    }
-    return out;
-}
-
-// A route object for r; nullptr when r names a device that does not exist (dev_absent).
-RoutePtr Rtnl::Impl::build_route(const std::string& what, const std::string& netns, const RouteInfo& r,
-                                 bool& dev_absent) {
-    dev_absent = false;
-    auto dst = parse_ipv4(r.dst, true, true);
-    if (!dst) fail(what, netns, "invalid destination '" + r.dst + "' (expected 'default' or a.b.c.d/len)");
-    std::optional<Ipv4Prefix> gw;
-    if (!r.gateway.empty()) {
-        gw = parse_ipv4(r.gateway, false, false);
-        if (!gw) fail(what, netns, "invalid gateway '" + r.gateway + "' (expected a.b.c.d)");
-    }
-    if (!gw && r.dev.empty()) fail(what, netns, "a route needs a gateway or a device");
-    int ifindex = 0;
-    if (!r.dev.empty()) {
-        LinkPtr l = get_link(what, netns, r.dev);
-        if (!l) {
-            dev_absent = true;
-            return nullptr;
-        }
-        ifindex = rtnl_link_get_ifindex(l.get());
-    }
-    RoutePtr route(rtnl_route_alloc());
-    if (!route) fail(what, netns, "out of memory");
-    rtnl_route_set_family(route.get(), AF_INET);
-    rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
-    rtnl_route_set_type(route.get(), RTN_UNICAST);
-    NlAddrPtr d = make_nladdr(*dst);
-    int err = rtnl_route_set_dst(route.get(), d.get());  // takes its own reference
-    if (err < 0) fail(what, netns, nl_geterror(err));
-    NhPtr nh(rtnl_route_nh_alloc());
-    if (!nh) fail(what, netns, "out of memory");
-    if (gw) {
-        NlAddrPtr g = make_nladdr(*gw);
-        rtnl_route_nh_set_gateway(nh.get(), g.get());  // takes its own reference
-    }
-    if (ifindex) rtnl_route_nh_set_ifindex(nh.get(), ifindex);
-    rtnl_route_add_nexthop(route.get(), nh.release());  // the route owns it now
-    return route;
-}
-
-void Rtnl::add_route(const RouteInfo& r) {
-    const std::string what = "add route " + route_text(r);
-    bool absent = false;
-    RoutePtr route = impl_->build_route(what, netns_, r, absent);
-    if (absent) fail(what, netns_, "no such device '" + r.dev + "'");
-    // `proto boot`, what a plain `ip route add` makes, so a lab built by hand is the same.
-    rtnl_route_set_protocol(route.get(), RTPROT_BOOT);
-    impl_->clear();
-    int err = rtnl_route_add(impl_->sk.get(), route.get(), NLM_F_EXCL);
-    if (err < 0) fail(what, netns_, impl_->reason(err), impl_->hint());
-}
-
-void Rtnl::delete_route(const RouteInfo& r) {
-    const std::string what = "delete route " + route_text(r);
-    bool absent = false;
-    RoutePtr route = impl_->build_route(what, netns_, r, absent);
-    if (absent) return;  // its device is gone, and the route with it
-    // Match like `ip route del`: any protocol (kernel or static) and any scope.
-    rtnl_route_set_protocol(route.get(), RTPROT_UNSPEC);
-    rtnl_route_set_scope(route.get(), RT_SCOPE_NOWHERE);
-    impl_->clear();
-    int err = rtnl_route_delete(impl_->sk.get(), route.get(), 0);
-    if (err < 0 && !impl_->is(err, {ESRCH, ENOENT}, {NLE_OBJ_NOTFOUND}))
-        fail(what, netns_, impl_->reason(err), impl_->hint());
 }
 
 }  // namespace netlab::net

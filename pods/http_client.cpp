@@ -28,10 +28,10 @@ namespace netlab::pods {
 
 namespace {
 
-namespace net = boost::asio;
+namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = net::ip::tcp;
+using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 // ---- a strict parser for the pod's flat one-line JSON object ----------------------------------
@@ -190,7 +190,7 @@ void parse_pod_reply(HttpResult& r) {
 
 std::string describe(const error_code& ec, std::chrono::milliseconds timeout, bool got_some) {
     if (ec == beast::error::timeout) return "timed out after " + std::to_string(timeout.count()) + " ms";
-    if (ec == net::error::eof || ec == http::error::end_of_stream || ec == http::error::partial_message)
+    if (ec == asio::error::eof || ec == http::error::end_of_stream || ec == http::error::partial_message)
         return got_some ? "connection closed before a complete reply" : "connection closed without a reply";
     if (ec.category() == error_code(http::error::bad_version).category()) return "bad HTTP reply: " + ec.message();
     return ec.message();
@@ -247,7 +247,7 @@ HttpResult http_get(const std::string& host, uint16_t port, const std::string& p
     HttpResult r;
     const std::string where = host + ":" + std::to_string(port);
     error_code ec;
-    auto addr = net::ip::make_address_v4(host, ec);  // inet_pton: a literal, never a name lookup
+    auto addr = asio::ip::make_address_v4(host, ec);  // inet_pton: a literal, never a name lookup
     if (ec) {
         r.error = "connect " + where + ": \"" + host + "\" is not an IPv4 address";
         return r;
@@ -260,9 +260,9 @@ HttpResult http_get(const std::string& host, uint16_t port, const std::string& p
     if (target[0] != '/') target.insert(0, 1, '/');
 
     try {
-        net::io_context ioc{1};
+        asio::io_context ioc{1};
         beast::tcp_stream stream(ioc);
-        const auto deadline = net::steady_timer::clock_type::now() + timeout;
+        const auto deadline = asio::steady_timer::clock_type::now() + timeout;
 
         http::request<http::empty_body> req{http::verb::get, target, 11};
         req.set(http::field::host, where);

@@ -40,8 +40,8 @@ namespace netlab::pods {
 
 namespace {
 
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
@@ -68,9 +68,9 @@ std::string listening_socket_problem(int fd) {
     return "";
 }
 
-std::string endpoint_address(const net::ip::address& a) {
+std::string endpoint_address(const asio::ip::address& a) {
     if (a.is_v6() && a.to_v6().is_v4_mapped())
-        return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).to_string();
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
     return a.to_string();
 }
 
@@ -90,13 +90,13 @@ public:
     bool stopping_ = false;
     std::chrono::milliseconds sweep_period_;
 
-    net::io_context ioc_{1};
+    asio::io_context ioc_{1};
     tcp::acceptor acceptor_{ioc_};
     tcp::socket peer_sock_{ioc_};
     tcp::endpoint peer_ep_;
-    net::signal_set signals_{ioc_};
-    net::steady_timer sweep_{ioc_};
-    net::steady_timer retry_{ioc_};
+    asio::signal_set signals_{ioc_};
+    asio::steady_timer sweep_{ioc_};
+    asio::steady_timer retry_{ioc_};
     bool sweep_armed_ = false;
 
     int run();
@@ -217,19 +217,19 @@ private:
     bool flush() {
         if (out_.size() > kOneSegment) no_delay();
         error_code ec;
-        std::size_t n = sock_.write_some(net::buffer(out_), ec);
+        std::size_t n = sock_.write_some(asio::buffer(out_), ec);
         if (!ec && n == out_.size()) {
             out_.clear();
             return true;
         }
-        if (ec && ec != net::error::would_block && ec != net::error::try_again) {
+        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
             close();
             return false;
         }
         if (ec) n = 0;
         state_ = State::writing;
         deadline_ = Clock::now() + std::chrono::milliseconds(srv_.opt_.idle_timeout_ms);
-        net::async_write(sock_, net::buffer(out_.data() + n, out_.size() - n),
+        asio::async_write(sock_, asio::buffer(out_.data() + n, out_.size() - n),
                          [self = shared_from_this()](const error_code& e, std::size_t) { self->on_write(e); });
         return false;
     }
@@ -349,10 +349,10 @@ void Server::accept() {
 }
 
 void Server::on_accept(const error_code& ec) {
-    if (stopping_ || ec == net::error::operation_aborted) return;
+    if (stopping_ || ec == asio::error::operation_aborted) return;
     if (ec) {
-        if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
-            ec == net::error::no_memory || ec.value() == ENFILE) {
+        if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+            ec == asio::error::no_memory || ec.value() == ENFILE) {
             // Out of descriptors: back off instead of spinning on the ready listening socket.
             retry_.expires_after(std::chrono::milliseconds(100));
             retry_.async_wait([this](const error_code& e) {
@@ -418,7 +418,7 @@ int Server::check_options() const {
         return 2;
     };
     error_code ec;
-    net::ip::make_address(opt_.address, ec);  // a literal only: never a name lookup
+    asio::ip::make_address(opt_.address, ec);  // a literal only: never a name lookup
     if (ec)
         return bad("listen on " + opt_.address + ":" + std::to_string(opt_.port) + ": \"" + opt_.address +
                    "\" is not an IP address");
@@ -447,14 +447,14 @@ void Server::raise_fd_limit() const {
 // A socket of its own on address:port.
 int Server::open_acceptor() {
     error_code ec;
-    tcp::endpoint ep(net::ip::make_address(opt_.address), opt_.port);
+    tcp::endpoint ep(asio::ip::make_address(opt_.address), opt_.port);
     acceptor_.open(ep.protocol(), ec);
     if (ec) return fail("open socket for", ec);
     acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
     if (ec) return fail("set SO_REUSEADDR on", ec);
     acceptor_.bind(ep, ec);
     if (ec) return fail("bind", ec);
-    acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return fail("listen on", ec);
     return 0;
 }

@@ -16,9 +16,11 @@
 #include <sstream>
 
 #include "base/error.h"
-#include "netutil/listen_socket.h"
+#include "netutil/child_fds.h"
 #include "netutil/netns.h"
 #include "netutil/pidfd.h"
+#include "netutil/pipe.h"
+#include "netutil/tcp_listen.h"
 #include "pods/http_client.h"
 #include "steps/common.h"
 #include "steps/pod.h"

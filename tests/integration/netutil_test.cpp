@@ -20,11 +20,13 @@
 #include <vector>
 
 #include "base/error.h"
-#include "netutil/listen_socket.h"
+#include "netutil/child_fds.h"
 #include "netutil/netns.h"
 #include "netutil/pidfd.h"
+#include "netutil/pipe.h"
 #include "netutil/rtnl.h"
 #include "netutil/sysctl.h"
+#include "netutil/tcp_listen.h"
 #include "tests/integration/support.h"
 
 using netlab::Error;
