@@ -1,6 +1,9 @@
 // netlab kube-proxy render: the rules kube-proxy's iptables mode would program for Service and
 // EndpointSlice manifests, as the iptables-restore text it writes (--format restore) or as
 // iptables-save lists them once loaded (--format save). Pure: no root, no lab, no kernel.
+#include <unistd.h>
+
+#include <cctype>
 #include <iostream>
 #include <sstream>
 
@@ -53,7 +56,14 @@ int render(const RenderArgs& a) {
     if (a.masquerade_all) cfg.masquerade_all = true;
     if (a.masquerade_bit != 14 || !a.test_fixture) cfg.masquerade_bit = a.masquerade_bit;
     if (a.masquerade_bit != 14) cfg.mark.clear();
-    if (!a.hostname.empty()) cfg.hostname = a.hostname;
+    if (!a.hostname.empty()) {
+        cfg.hostname = a.hostname;
+    } else if (!a.test_fixture) {
+        // kube-proxy's node name defaults to the machine's host name, lower-cased.
+        char host[256] = {};
+        if (gethostname(host, sizeof host - 1) == 0)
+            for (char* c = host; *c; ++c) cfg.hostname += static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
+    }
     for (auto& s : split_commas(a.nodeport_addresses)) {
         auto c = parse_ipv4_cidr(s, true);
         if (!c) {
@@ -100,14 +110,17 @@ void add_kube_proxy_commands(CLI::App& app, CommandTable& table) {
     r->add_option("--masquerade-bit", a->masquerade_bit, "the fwmark bit of KUBE-MARK-MASQ (default 14)")
         ->check(CLI::Range(0, 31));
     r->add_option("--hostname,--hostname-override", a->hostname,
-                  "this node's name: endpoints with this nodeName are local (Local traffic policies)");
+                  "this node's name: endpoints with this nodeName are local (Local traffic policies); default: the "
+                  "machine's host name, as kube-proxy");
     r->add_option("--nodeport-addresses", a->nodeport_addresses,
-                  "CIDR,...: NodePorts only on node addresses inside these (default: all local addresses)");
+                  "CIDR,...: NodePorts only on node addresses inside these (default: all local addresses)")
+        ->allow_extra_args(false);
     r->add_flag("--no-localhost-nodeports", a->no_localhost_nodeports,
                 "kube-proxy's --iptables-localhost-nodeports=false: no NodePorts on 127.0.0.0/8");
     r->add_option("--node-ip", a->node_ips,
                   "IP,...: this node's addresses, the first being its node IP (for --nodeport-addresses and "
-                  "loadBalancerSourceRanges)");
+                  "loadBalancerSourceRanges)")
+        ->allow_extra_args(false);
     r->add_flag("--nfacct", a->nfacct, "the nfacct counters exist (adds kube-proxy's -m nfacct rules)");
     r->add_flag("--no-random-fully", a->no_random_fully, "iptables older than 1.6.2: MASQUERADE without --random-fully");
     r->add_flag("--conntrack-tcp-be-liberal", a->tcp_be_liberal,

@@ -135,8 +135,10 @@ public:
                 if (auto pr = field(pn, "protocol")) sp.protocol = one_of(*pr, path + ".protocol", {"TCP", "UDP", "SCTP"});
                 sp.port = integer(required(pn, "port", path + "."), path + ".port", 1, 65535);
                 if (auto np = field(pn, "nodePort")) sp.node_port = integer(*np, path + ".nodePort", 0, 65535);
-                if (auto tp = field(pn, "targetPort"))
+                if (auto tp = field(pn, "targetPort")) {
                     if (!tp->IsScalar()) fail(*tp, path + ".targetPort: expected a port number or name, got " + kind_of(*tp));
+                    sp.target_port = tp->Scalar();
+                }
                 s.ports.push_back(sp);
             }
         }

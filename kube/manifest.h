@@ -17,6 +17,7 @@ struct ServicePort {
     std::string protocol = "TCP";  // TCP, UDP or SCTP
     int port = 0;
     int node_port = 0;  // 0: none
+    std::string target_port;  // as written: a number, a container port name, or "" (= port)
 };
 
 struct Service {
