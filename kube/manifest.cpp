@@ -291,7 +291,11 @@ void parse_manifests(const std::string& text, const std::string& file, Manifests
     }
     for (auto& d : docs) {
         if (d.IsNull() || !d.IsDefined()) continue;  // an empty document ("---" at the end)
-        r.object(d, into, false);
+        try {
+            r.object(d, into, false);
+        } catch (const YAML::Exception& e) {  // a shape the checks above did not foresee
+            throw UsageError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+        }
     }
 }
 

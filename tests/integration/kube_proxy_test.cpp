@@ -12,6 +12,7 @@
 #include <regex>
 #include <sstream>
 
+#include "kube/proxier.h"
 #include "tests/integration/support.h"
 
 using namespace netlab::test;
@@ -113,4 +114,13 @@ TEST_CASE("bad manifests: file:line, exit 2, nothing printed on stdout") {
     CHECK(r.out == "netlab: " + file + ":7: spec.ports[0].port: expected an integer 1..65535, got '99999'\n");
     auto missing = netlab::test::netlab("kube-proxy render /nonexistent/x.yaml");
     CHECK(missing.rc == 2);
+}
+
+TEST_CASE("the command line with --unit-test-config writes what kube-proxy's TestOverallIPTablesRules expects") {
+    auto r = netlab::test::netlab("kube-proxy render --unit-test-config " + data("unit/kube/overall.yaml"));
+    REQUIRE(r.rc == 0);
+    std::ifstream f(data("unit/kube/overall.expected"));
+    std::stringstream expected;
+    expected << f.rdbuf();
+    CHECK(netlab::kube::sort_restore_like_kube_proxy_tests(r.out) == expected.str());
 }

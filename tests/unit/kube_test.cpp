@@ -239,6 +239,14 @@ TEST_CASE("manifest errors are file:line with what is wrong") {
     CHECK(error_of("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n") ==
           "t.yaml:4: unknown kind 'Pod'; netlab reads Service and EndpointSlice objects");
     CHECK(error_of("- 1\n- 2\n") == "t.yaml:1: document: expected a mapping, got a list");
+    // Odd shapes are usage errors too, never a crash or an internal error.
+    for (const char* odd : {"apiVersion: v1\nkind: Service\nmetadata: x\n", "apiVersion: v1\nkind: [Service]\n",
+                            "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {clusterIP: 10.0.0.1, ports: 80}\n",
+                            "apiVersion: v1\nkind: List\nitems: {a: b}\n", "apiVersion: v1\nkind: List\nitems: [1]\n",
+                            "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {clusterIP: 10.0.0.1, "
+                            "sessionAffinityConfig: {clientIP: {timeoutSeconds: -5}}}\n",
+                            "a: &x [*x]\n", "{", "apiVersion: v1\nkind: Service\nmetadata: {name: a, labels: {? [k]: v}}\n"})
+        CHECK(error_of(odd).rfind("t.yaml:", 0) == 0);
     // A duplicate Service is caught when rendering.
     auto m = parse("apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {clusterIP: 10.0.0.1}\n---\n"
                    "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {clusterIP: 10.0.0.2}\n");
