@@ -426,3 +426,195 @@ status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}}
                              {"external to LB after endpoints deleted", external, "", lb, 80, "REJECT"}});
     }
 }
+
+TEST_CASE("TestTerminatingEndpointsTrafficPolicyCluster: serving terminating endpoints only when none is ready") {
+    struct Ep {
+        std::string ip;
+        bool ready, serving, terminating;
+        std::string node;
+    };
+    auto yaml = [](std::vector<Ep> eps) {
+        std::string y = R"(
+apiVersion: v1
+kind: Service
+metadata: {name: svc1, namespace: ns1}
+spec:
+  clusterIP: 172.30.1.1
+  type: LoadBalancer
+  externalTrafficPolicy: Cluster
+  ports: [{name: "", targetPort: 80, port: 80, protocol: TCP}]
+  healthCheckNodePort: 30000
+status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}}
+)";
+        if (eps.empty()) return y;
+        y += "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: svc1-1, namespace: ns1, "
+             "labels: {kubernetes.io/service-name: svc1}}\nports: [{name: \"\", port: 80, protocol: TCP}]\n"
+             "addressType: IPv4\nendpoints:\n";
+        auto b = [](bool v) { return std::string(v ? "true" : "false"); };
+        for (auto& e : eps)
+            y += "- {addresses: [" + e.ip + "], conditions: {ready: " + b(e.ready) + ", serving: " + b(e.serving) +
+                 ", terminating: " + b(e.terminating) + "}, nodeName: " + e.node + "}\n";
+        return y;
+    };
+    const std::string vip = "172.30.1.1", lb = "1.2.3.4", me = "test-node", other = "another-node";
+    SUBCASE("ready endpoints exist") {
+        const std::string all = "10.0.1.1:80, 10.0.1.2:80, 10.0.1.5:80";
+        run_flows(yaml({{"10.0.1.1", true, true, false, me},
+                        {"10.0.1.2", true, true, false, me},
+                        {"10.0.1.3", false, true, true, other},
+                        {"10.0.1.4", false, false, true, other},
+                        {"10.0.1.5", true, true, false, other}}),
+                  {{"pod to clusterIP", pod, "", vip, 80, all, false}, {"external to LB", external, "", lb, 80, all, true}});
+    }
+    SUBCASE("only terminating endpoints exist") {
+        const std::string all = "10.0.1.2:80, 10.0.1.3:80, 10.0.1.5:80";
+        run_flows(yaml({{"10.0.1.2", false, true, true, me},
+                        {"10.0.1.3", false, true, true, me},
+                        {"10.0.1.4", false, false, true, other},
+                        {"10.0.1.5", false, true, true, other}}),
+                  {{"pod to clusterIP", pod, "", vip, 80, all, false}, {"external to LB", external, "", lb, 80, all, true}});
+    }
+    SUBCASE("terminating endpoints on remote node") {
+        run_flows(yaml({{"10.0.1.5", false, true, true, "node-1"}}),
+                  {{"pod to clusterIP", pod, "", vip, 80, "10.0.1.5:80", false},
+                   {"external to LB", external, "", lb, 80, "10.0.1.5:80", true}});
+    }
+    SUBCASE("no usable endpoints on any node") {
+        run_flows(yaml({{"10.0.1.5", false, false, true, me}, {"10.0.1.5", false, false, true, "node-1"}}),
+                  {{"pod to clusterIP", pod, "", vip, 80, "REJECT"}, {"external to LB", external, "", lb, 80, "REJECT"}});
+    }
+    SUBCASE("endpoints deleted") {
+        run_flows(yaml({}), {{"pod to clusterIP after endpoints deleted", pod, "", vip, 80, "REJECT"},
+                             {"external to LB after endpoints deleted", external, "", lb, 80, "REJECT"}});
+    }
+}
+
+TEST_CASE("TestInternalExternalMasquerade: who is masqueraded, with and without a detector and masquerade-all") {
+    const char* yaml = R"(
+apiVersion: v1
+kind: Service
+metadata: {name: svc1, namespace: ns1}
+spec:
+  type: LoadBalancer
+  clusterIP: 172.30.0.41
+  ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3001}]
+  healthCheckNodePort: 30001
+status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc2, namespace: ns2}
+spec:
+  type: LoadBalancer
+  clusterIP: 172.30.0.42
+  ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3002}]
+  healthCheckNodePort: 30002
+  externalTrafficPolicy: Local
+status: {loadBalancer: {ingress: [{ip: 5.6.7.8}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc3, namespace: ns3}
+spec:
+  type: LoadBalancer
+  clusterIP: 172.30.0.43
+  ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3003}]
+  healthCheckNodePort: 30003
+  internalTrafficPolicy: Local
+status: {loadBalancer: {ingress: [{ip: 9.10.11.12}]}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: svc1-1, namespace: ns1, labels: {kubernetes.io/service-name: svc1}}
+addressType: IPv4
+endpoints: [{addresses: [10.180.0.1], nodeName: test-node}, {addresses: [10.180.1.1], nodeName: remote}]
+ports: [{name: p80, port: 80, protocol: TCP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: svc2-1, namespace: ns2, labels: {kubernetes.io/service-name: svc2}}
+addressType: IPv4
+endpoints: [{addresses: [10.180.0.2], nodeName: test-node}, {addresses: [10.180.1.2], nodeName: remote}]
+ports: [{name: p80, port: 80, protocol: TCP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: svc3-1, namespace: ns3, labels: {kubernetes.io/service-name: svc3}}
+addressType: IPv4
+endpoints: [{addresses: [10.180.0.3], nodeName: test-node}, {addresses: [10.180.1.3], nodeName: remote}]
+ports: [{name: p80, port: 80, protocol: TCP}]
+)";
+    const std::string e1 = "10.180.0.1:80, 10.180.1.1:80", e2 = "10.180.0.2:80, 10.180.1.2:80",
+                      e3 = "10.180.0.3:80, 10.180.1.3:80", lh = "127.0.0.1";
+    const std::vector<Flow> base = {
+        {"pod to ClusterIP", pod, "", "172.30.0.41", 80, e1, false},
+        {"pod to NodePort", pod, "", node, 3001, e1, true},
+        {"pod to LB", pod, "", "1.2.3.4", 80, e1, true},
+        {"node to ClusterIP", node, "", "172.30.0.41", 80, e1, true},
+        {"node to NodePort", node, "", node, 3001, e1, true},
+        {"localhost to NodePort", lh, "", lh, 3001, e1, true},
+        {"node to LB", node, "", "1.2.3.4", 80, e1, true},
+        {"external to ClusterIP", external, "", "172.30.0.41", 80, e1, true},
+        {"external to NodePort", external, "", node, 3001, e1, true},
+        {"external to LB", external, "", "1.2.3.4", 80, e1, true},
+        {"pod to ClusterIP with eTP:Local", pod, "", "172.30.0.42", 80, e2, false},
+        {"pod to NodePort with eTP:Local", pod, "", node, 3002, e2, false},
+        {"pod to LB with eTP:Local", pod, "", "5.6.7.8", 80, e2, false},
+        {"node to ClusterIP with eTP:Local", node, "", "172.30.0.42", 80, e2, true},
+        {"node to NodePort with eTP:Local", node, "", node, 3001, e1, true},
+        {"localhost to NodePort with eTP:Local", lh, "", lh, 3002, e2, true},
+        {"node to LB with eTP:Local", node, "", "5.6.7.8", 80, e2, true},
+        {"external to ClusterIP with eTP:Local", external, "", "172.30.0.42", 80, e2, true},
+        {"external to NodePort with eTP:Local", external, "", node, 3002, "10.180.0.2:80", false},
+        {"external to LB with eTP:Local", external, "", "5.6.7.8", 80, "10.180.0.2:80", false},
+        {"pod to ClusterIP with iTP:Local", pod, "", "172.30.0.43", 80, "10.180.0.3:80", false},
+        {"pod to NodePort with iTP:Local", pod, "", node, 3003, e3, true},
+        {"pod to LB with iTP:Local", pod, "", "9.10.11.12", 80, e3, true},
+        {"node to ClusterIP with iTP:Local", node, "", "172.30.0.43", 80, "10.180.0.3:80", true},
+        {"node to NodePort with iTP:Local", node, "", node, 3003, e3, true},
+        {"localhost to NodePort with iTP:Local", lh, "", lh, 3003, e3, true},
+        {"node to LB with iTP:Local", node, "", "9.10.11.12", 80, e3, true},
+        {"external to ClusterIP with iTP:Local", external, "", "172.30.0.43", 80, "10.180.0.3:80", true},
+        {"external to NodePort with iTP:Local", external, "", node, 3003, e3, true},
+        {"external to LB with iTP:Local", external, "", "9.10.11.12", 80, e3, true},
+    };
+    // The test's per-case overrides of the base flows.
+    auto with = [&](std::map<std::string, bool> masq, std::map<std::string, std::string> output) {
+        auto flows = base;
+        size_t applied = 0;
+        for (auto& f : flows) {
+            if (auto m = masq.find(f.name); m != masq.end()) f.masq = m->second, ++applied;
+            if (auto o = output.find(f.name); o != output.end()) f.output = o->second, ++applied;
+        }
+        CHECK(applied == masq.size() + output.size());
+        return flows;
+    };
+    const std::map<std::string, std::string> no_detector_outputs = {{"pod to NodePort with eTP:Local", "10.180.0.2:80"},
+                                                                    {"pod to LB with eTP:Local", "10.180.0.2:80"}};
+    const std::map<std::string, bool> all_pods_masq = {{"pod to ClusterIP", true},
+                                                       {"pod to ClusterIP with eTP:Local", true},
+                                                       {"pod to ClusterIP with iTP:Local", true}};
+    auto cfg = ProxierConfig::unit_test_fixture();
+    SUBCASE("base") { run_flows(yaml, base, cfg); }
+    SUBCASE("no LocalTrafficDetector") {
+        cfg.cluster_cidr.clear();
+        run_flows(yaml,
+                  with({{"node to ClusterIP", false},
+                        {"node to ClusterIP with eTP:Local", false},
+                        {"node to ClusterIP with iTP:Local", false},
+                        {"external to ClusterIP", false},
+                        {"external to ClusterIP with eTP:Local", false},
+                        {"external to ClusterIP with iTP:Local", false}},
+                       no_detector_outputs),
+                  cfg);
+    }
+    SUBCASE("masqueradeAll") {
+        cfg.masquerade_all = true;
+        run_flows(yaml, with(all_pods_masq, {}), cfg);
+    }
+    SUBCASE("masqueradeAll, no LocalTrafficDetector") {
+        cfg.masquerade_all = true;
+        cfg.cluster_cidr.clear();
+        run_flows(yaml, with(all_pods_masq, no_detector_outputs), cfg);
+    }
+}
