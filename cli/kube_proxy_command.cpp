@@ -83,8 +83,19 @@ int render(const RenderArgs& a) {
     if (a.no_random_fully) cfg.random_fully = false;
     if (a.tcp_be_liberal) cfg.conntrack_tcp_be_liberal = true;
 
-    std::vector<std::filesystem::path> files(a.files.begin(), a.files.end());
-    std::string restore = kube::render_restore(kube::load_manifests(files), cfg);
+    kube::Manifests m;
+    for (auto& f : a.files) {
+        if (f == "-") {  // kubectl get svc,endpointslices -o yaml | netlab kube-proxy render -
+            std::stringstream in;
+            in << std::cin.rdbuf();
+            kube::parse_manifests(in.str(), "<stdin>", m);
+        } else {
+            auto one = kube::load_manifests({f});
+            m.services.insert(m.services.end(), one.services.begin(), one.services.end());
+            m.slices.insert(m.slices.end(), one.slices.begin(), one.slices.end());
+        }
+    }
+    std::string restore = kube::render_restore(m, cfg);
     std::cout << (a.format == "save" ? kube::restore_to_save(restore) : restore);
     return 0;
 }
@@ -127,7 +138,7 @@ void add_kube_proxy_commands(CLI::App& app, CommandTable& table) {
                 "nf_conntrack_tcp_be_liberal is set: no DROP rule for INVALID packets");
     r->add_flag("--unit-test-config", a->test_fixture,
                 "start from the configuration of kube-proxy's own unit tests (NewFakeProxier)");
-    r->add_option("FILE", a->files, "manifest files")->required();
+    r->add_option("FILE", a->files, "manifest files (- reads standard input)")->required();
     table.push_back({r, [a](Globals&) { return render(*a); }});
 }
 
