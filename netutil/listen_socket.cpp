@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "base/error.h"
+#include "base/ipv4.h"
 
 namespace netlab::net {
 
@@ -19,11 +20,12 @@ namespace {
 [[noreturn]] void fail(const std::string& what) { throw Error(what + ": " + errno_text(errno)); }
 
 sockaddr_in ipv4_endpoint(const std::string& address, uint16_t port) {
+    auto ip = parse_ipv4(address);
+    if (!ip) throw Error("parse address " + address + ": not a dotted IPv4 address");
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
-    if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1)
-        throw Error("parse address " + address + ": not a dotted IPv4 address");
+    addr.sin_addr.s_addr = ip->be();
     return addr;
 }
 

@@ -33,7 +33,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -42,7 +41,10 @@
 #include <optional>
 
 #include "base/error.h"
+#include "base/ipv4.h"
 #include "netutil/netns.h"
+#include "rules/builtin.h"
+#include "rules/probability.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -52,6 +54,11 @@
 #endif
 
 namespace netlab::net {
+
+using rules::IptChain;
+using rules::IptRule;
+using rules::IptTable;
+using rules::Ruleset;
 
 namespace {
 
@@ -107,41 +114,10 @@ T checked(T p, const char* what) {
 
 // ---------------------------------------------------------------- builtin chains
 
-struct BaseChainSpec {
-    const char* table;
-    const char* name;
-    uint32_t hook;
-    int32_t prio;
-};
-
-// iptables-nft's base chains: these exact names, hooks, priorities and types, or `-S` complains.
-constexpr BaseChainSpec kBaseChains[] = {
-    {"nat", "PREROUTING", NF_INET_PRE_ROUTING, -100},
-    {"nat", "INPUT", NF_INET_LOCAL_IN, 100},
-    {"nat", "OUTPUT", NF_INET_LOCAL_OUT, -100},
-    {"nat", "POSTROUTING", NF_INET_POST_ROUTING, 100},
-    {"filter", "INPUT", NF_INET_LOCAL_IN, 0},
-    {"filter", "FORWARD", NF_INET_FORWARD, 0},
-    {"filter", "OUTPUT", NF_INET_LOCAL_OUT, 0},
-};
-
-const BaseChainSpec* base_chain(const std::string& table, const std::string& name) {
-    for (const auto& b : kBaseChains)
-        if (table == b.table && name == b.name) return &b;
-    return nullptr;
-}
-
-bool known_table(const std::string& t) { return t == "nat" || t == "filter"; }
-
 // Position of a builtin chain in hook order within its table; large for anything else.
 int base_chain_rank(const std::string& table, const std::string& name) {
-    int i = 0;
-    for (const auto& b : kBaseChains) {
-        if (table != b.table) continue;
-        if (name == b.name) return i;
-        ++i;
-    }
-    return 1000;
+    int i = rules::builtin_index(table, name);
+    return i < 0 ? 1000 : i;
 }
 
 // ---------------------------------------------------------------- sockets
@@ -228,36 +204,10 @@ IfaceMatch iface_bytes(const std::string& name) {
     return m;
 }
 
-uint32_t prefix_mask(int prefix) { return prefix == 0 ? 0 : htonl(0xffffffffu << (32 - prefix)); }
+// The network byte order mask of a prefix length.
+uint32_t prefix_mask(int prefix) { return htonl(mask_of_prefix(prefix)); }
 
-struct Cidr {
-    uint32_t addr_be = 0;
-    int prefix = 32;
-};
-
-std::optional<Cidr> parse_cidr(const std::string& s) {
-    auto slash = s.find('/');
-    in_addr a{};
-    if (::inet_pton(AF_INET, s.substr(0, slash).c_str(), &a) != 1) return std::nullopt;
-    Cidr c;
-    c.addr_be = a.s_addr;
-    if (slash != std::string::npos) {
-        char* end = nullptr;
-        long p = std::strtol(s.c_str() + slash + 1, &end, 10);
-        if (*end != '\0' || p < 0 || p > 32 || slash + 1 == s.size()) return std::nullopt;
-        c.prefix = static_cast<int>(p);
-    }
-    c.addr_be &= prefix_mask(c.prefix);
-    return c;
-}
-
-std::string format_cidr(uint32_t addr_be, int prefix) {
-    in_addr a{};
-    a.s_addr = addr_be;
-    char buf[INET_ADDRSTRLEN];
-    ::inet_ntop(AF_INET, &a, buf, sizeof buf);
-    return std::string(buf) + "/" + std::to_string(prefix);
-}
+std::string format_cidr(uint32_t addr_be, int prefix) { return Ipv4Cidr{Ipv4{ntohl(addr_be)}, prefix}.str(); }
 
 uint8_t proto_number(const std::string& p) {
     if (p == "tcp") return IPPROTO_TCP;
@@ -330,12 +280,13 @@ private:
 };
 
 void encode_address(RuleBuilder& b, uint32_t offset, const std::string& cidr, const std::string& where) {
-    auto c = parse_cidr(cidr);
+    auto c = parse_ipv4_cidr(cidr);
     if (!c) throw Error("bad address '" + cidr + "' (" + where + ")");
     if (c->prefix == 0) return;  // matches everything: iptables emits nothing
     uint32_t mask = prefix_mask(c->prefix);
+    uint32_t addr_be = c->network().be();
     const auto* m = reinterpret_cast<const unsigned char*>(&mask);
-    const auto* a = reinterpret_cast<const unsigned char*>(&c->addr_be);
+    const auto* a = reinterpret_cast<const unsigned char*>(&addr_be);
     if (c->prefix % 8 == 0) {
         uint32_t len = static_cast<uint32_t>(c->prefix / 8);
         b.payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len);
@@ -359,8 +310,6 @@ constexpr size_t kStatisticInfoLen = XT_ALIGN(sizeof(xt_statistic_info));
 constexpr size_t kDnatInfoLen = XT_ALIGN(sizeof(nf_nat_range2));
 constexpr size_t kMasqInfoLen = XT_ALIGN(sizeof(nf_nat_ipv4_multi_range_compat));
 constexpr size_t kCommentInfoLen = XT_ALIGN(sizeof(xt_comment_info));
-
-uint32_t probability_raw(double p) { return static_cast<uint32_t>(std::lround(p * 2147483648.0)); }
 
 // Fills `r` with the expressions of `ir`; throws Error naming `where` for values it can't encode.
 void encode_rule(nftnl_rule* r, const IptRule& ir, const std::string& where) {
@@ -415,7 +364,7 @@ void encode_rule(nftnl_rule* r, const IptRule& ir, const std::string& where) {
         if (!(p >= 0.0 && p <= 1.0)) throw Error("bad probability (" + where + ")");
         xt_statistic_info info{};
         info.mode = XT_STATISTIC_MODE_RANDOM;
-        info.u.random.probability = probability_raw(p);
+        info.u.random.probability = rules::probability_to_raw(p);
         // libxt_statistic leaves nth.count = every - packet, which aliases the probability.
         info.u.nth.count = info.u.nth.every - info.u.nth.packet;
         unsigned char buf[kStatisticInfoLen] = {};
@@ -434,21 +383,18 @@ void encode_rule(nftnl_rule* r, const IptRule& ir, const std::string& where) {
     } else if (t == "DNAT") {
         const std::string& to = ir.to_destination;
         auto colon = to.find(':');
-        in_addr a{};
-        if (::inet_pton(AF_INET, to.substr(0, colon).c_str(), &a) != 1)
-            throw Error("bad --to-destination '" + to + "' (" + where + ")");
+        auto ip = parse_ipv4(to.substr(0, colon));
+        if (!ip) throw Error("bad --to-destination '" + to + "' (" + where + ")");
         nf_nat_range2 range{};
         range.flags = NF_NAT_RANGE_MAP_IPS;
-        range.min_addr.ip = a.s_addr;
-        range.max_addr.ip = a.s_addr;
+        range.min_addr.ip = ip->be();
+        range.max_addr.ip = ip->be();
         if (colon != std::string::npos) {
-            char* end = nullptr;
-            unsigned long port = std::strtoul(to.c_str() + colon + 1, &end, 10);
-            if (*end != '\0' || port > 65535 || colon + 1 == to.size())
-                throw Error("bad --to-destination '" + to + "' (" + where + ")");
+            auto port = parse_port(to.substr(colon + 1));
+            if (!port) throw Error("bad --to-destination '" + to + "' (" + where + ")");
             if (proto == 0) throw Error("DNAT to a port needs -p tcp or -p udp (" + where + ")");
             range.flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
-            range.min_proto.all = htons(static_cast<uint16_t>(port));
+            range.min_proto.all = htons(*port);
             range.max_proto.all = range.min_proto.all;
         }
         unsigned char buf[kDnatInfoLen] = {};
@@ -508,10 +454,10 @@ public:
         nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, ch.name.c_str());
         nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
         const std::string what = "chain " + table + "/" + ch.name;
-        if (const BaseChainSpec* b = base_chain(table, ch.name)) {
+        if (const rules::BuiltinChain* b = rules::find_builtin(table, ch.name)) {
             nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, table.c_str());  // "nat" or "filter"
             nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, b->hook);
-            nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, b->prio);
+            nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, b->priority);
             uint32_t policy;
             if (ch.policy.empty() || ch.policy == "ACCEPT") policy = NF_ACCEPT;
             else if (ch.policy == "DROP") policy = NF_DROP;
@@ -787,11 +733,7 @@ int contiguous_prefix(const std::string& mask4) {
     if (mask4.size() != 4) return -1;
     uint32_t m;
     std::memcpy(&m, mask4.data(), 4);
-    m = ntohl(m);
-    int n = 0;
-    while (n < 32 && (m & (0x80000000u >> n))) ++n;
-    uint32_t expect = n == 0 ? 0 : (0xffffffffu << (32 - n));
-    return m == expect ? n : -1;
+    return prefix_of_mask(ntohl(m));
 }
 
 std::string iface_from_cmp(const std::string& data) {
@@ -819,7 +761,7 @@ void decode_match(const nftnl_expr* e, IptRule& r, std::string& xt_proto_match) 
         if (s.mode != XT_STATISTIC_MODE_RANDOM || s.flags != 0 || s.u.random.probability > 0x80000000u ||
             s.u.nth.packet != 0 || s.u.nth.count != s.u.random.probability)
             throw Undecodable{};
-        r.probability = s.u.random.probability / 2147483648.0;
+        r.probability = rules::probability_of_raw(s.u.random.probability);
     } else if (name == "tcp" || name == "udp") {
         if (!xt_proto_match.empty()) throw Undecodable{};
         if (name == "tcp") {
@@ -861,11 +803,7 @@ void decode_target(const nftnl_expr* e, IptRule& r) {
         if (!(n.flags & NF_NAT_RANGE_MAP_IPS) || (n.flags & ~(NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED)))
             throw Undecodable{};
         if (n.min_addr.ip != n.max_addr.ip || n.base_proto.all != 0) throw Undecodable{};
-        char buf[INET_ADDRSTRLEN];
-        in_addr a{};
-        a.s_addr = n.min_addr.ip;
-        ::inet_ntop(AF_INET, &a, buf, sizeof buf);
-        std::string to = buf;
+        std::string to = Ipv4{ntohl(n.min_addr.ip)}.str();
         if (n.flags & NF_NAT_RANGE_PROTO_SPECIFIED) {
             if (n.min_proto.all != n.max_proto.all) throw Undecodable{};
             to += ":" + std::to_string(ntohs(n.min_proto.all));
@@ -1085,7 +1023,7 @@ void nft_replace(const std::string& netns, const Ruleset& rs, const std::vector<
     const std::string ctx = "program rules in netns " + netns;
     try {
         for (const auto& t : owned)
-            if (!known_table(t)) throw Error("unsupported table '" + t + "' (netlab programs nat and filter)");
+            if (!rules::is_table(t)) throw Error("unsupported table '" + t + "' (netlab programs nat and filter)");
         for (const auto& t : rs.tables)
             if (std::find(owned.begin(), owned.end(), t.name) == owned.end())
                 throw Error("table '" + t.name + "' is in the ruleset but not among the tables to replace");

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "netutil/ruleset.h"
+#include "rules/ruleset.h"
 
 namespace netlab::net {
 
@@ -16,7 +16,7 @@ namespace netlab::net {
 // made. A table in `owned` that is absent from `rs` (or has no chains) is deleted. On any error nothing
 // changes and Error names the failing message ("program rules in netns netlab: ... (rule 3 of
 // chain DUSTIN-SVC-HTTP): Invalid argument").
-void nft_replace(const std::string& netns, const Ruleset& rs, const std::vector<std::string>& owned);
+void nft_replace(const std::string& netns, const rules::Ruleset& rs, const std::vector<std::string>& owned);
 
 struct RuleCounters {
     uint64_t packets = 0;
@@ -24,7 +24,7 @@ struct RuleCounters {
 };
 
 struct DumpedRule {
-    IptRule rule;
+    rules::IptRule rule;
     RuleCounters counters;
     bool decoded = true;  // false: layout not recognised; `raw` then holds nftnl's text of it
     std::string raw;
@@ -48,6 +48,6 @@ void nft_forget_netns(const std::string& netns);
 std::vector<DumpedTable> nft_dump(const std::string& netns, const std::vector<std::string>& tables);
 
 // The dump as a Ruleset (counters dropped; undecodable rules kept with target "?raw").
-Ruleset to_ruleset(const std::vector<DumpedTable>& dump);
+rules::Ruleset to_ruleset(const std::vector<DumpedTable>& dump);
 
 }  // namespace netlab::net

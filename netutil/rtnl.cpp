@@ -31,6 +31,7 @@
 #include <map>
 
 #include "base/error.h"
+#include "base/ipv4.h"
 #include "netutil/netns.h"
 #include "base/unique_fd.h"
 
@@ -95,38 +96,18 @@ std::string format_ipv4(nl_addr* a) {
     return buf;
 }
 
-struct Ipv4Prefix {
-    in_addr addr{};
-    unsigned len = 32;
-};
-
 // "a.b.c.d" or "a.b.c.d/len" (len 0..32); "default" only when allow_default.
-std::optional<Ipv4Prefix> parse_ipv4(const std::string& s, bool allow_prefix, bool allow_default) {
-    Ipv4Prefix p;
-    if (allow_default && s == "default") {
-        p.len = 0;
-        return p;
-    }
-    std::string host = s;
-    auto slash = s.find('/');
-    if (slash != std::string::npos) {
-        if (!allow_prefix) return std::nullopt;
-        host = s.substr(0, slash);
-        std::string len = s.substr(slash + 1);
-        if (len.empty() || len.size() > 2 ||
-            !std::all_of(len.begin(), len.end(), [](char c) { return c >= '0' && c <= '9'; }))
-            return std::nullopt;
-        p.len = static_cast<unsigned>(std::stoul(len));
-        if (p.len > 32) return std::nullopt;
-    }
-    if (inet_pton(AF_INET, host.c_str(), &p.addr) != 1) return std::nullopt;
-    return p;
+std::optional<Ipv4Cidr> parse_address(const std::string& s, bool allow_prefix, bool allow_default) {
+    if (allow_default && s == "default") return Ipv4Cidr{Ipv4{0}, 0};
+    if (!allow_prefix && s.find('/') != std::string::npos) return std::nullopt;
+    return parse_ipv4_cidr(s);
 }
 
-NlAddrPtr make_nladdr(const Ipv4Prefix& p) {
-    NlAddrPtr a(nl_addr_build(AF_INET, &p.addr, sizeof p.addr));
+NlAddrPtr make_nladdr(const Ipv4Cidr& p) {
+    const uint32_t be = p.addr.be();
+    NlAddrPtr a(nl_addr_build(AF_INET, &be, sizeof be));
     if (!a) throw Error("allocate address: out of memory");
-    nl_addr_set_prefixlen(a.get(), static_cast<int>(p.len));
+    nl_addr_set_prefixlen(a.get(), p.prefix);
     return a;
 }
 
@@ -464,7 +445,7 @@ std::vector<AddrInfo> Rtnl::addresses() {
 
 RtAddrPtr Rtnl::Impl::build_addr(const std::string& what, const std::string& netns, const std::string& link,
                                  const std::string& cidr, bool& link_absent) {
-    auto p = parse_ipv4(cidr, true, false);
+    auto p = parse_address(cidr, true, false);
     if (!p) fail(what, netns, "invalid IPv4 address '" + cidr + "' (expected a.b.c.d/len)");
     LinkPtr l = get_link(what, netns, link);
     link_absent = !l;
@@ -544,11 +525,11 @@ std::vector<RouteInfo> Rtnl::routes() {
 RoutePtr Rtnl::Impl::build_route(const std::string& what, const std::string& netns, const RouteInfo& r,
                                  bool& dev_absent) {
     dev_absent = false;
-    auto dst = parse_ipv4(r.dst, true, true);
+    auto dst = parse_address(r.dst, true, true);
     if (!dst) fail(what, netns, "invalid destination '" + r.dst + "' (expected 'default' or a.b.c.d/len)");
-    std::optional<Ipv4Prefix> gw;
+    std::optional<Ipv4Cidr> gw;
     if (!r.gateway.empty()) {
-        gw = parse_ipv4(r.gateway, false, false);
+        gw = parse_address(r.gateway, false, false);
         if (!gw) fail(what, netns, "invalid gateway '" + r.gateway + "' (expected a.b.c.d)");
     }
     if (!gw && r.dev.empty()) fail(what, netns, "a route needs a gateway or a device");

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace netlab::net {
+namespace netlab::rules {
 
 struct IptRule {
     // Matches; empty / nullopt = absent. Addresses are canonical CIDR ("10.0.0.0/24", "10.100.100.100/32").
@@ -47,4 +47,10 @@ struct Ruleset {
     bool operator==(const Ruleset&) const = default;
 };
 
-}  // namespace netlab::net
+// The table or chain of that name; nullptr when there is none.
+IptTable* find_table(Ruleset& rs, const std::string& name);
+const IptTable* find_table(const Ruleset& rs, const std::string& name);
+IptChain* find_chain(IptTable& t, const std::string& name);
+const IptChain* find_chain(const IptTable& t, const std::string& name);
+
+}  // namespace netlab::rules
