@@ -91,9 +91,9 @@ std::string format_mac(nl_addr* a) {
 
 std::string format_ipv4(nl_addr* a) {
     if (!a || nl_addr_get_family(a) != AF_INET || nl_addr_get_len(a) != 4) return {};
-    char buf[INET_ADDRSTRLEN] = {};
-    if (!inet_ntop(AF_INET, nl_addr_get_binary_addr(a), buf, sizeof buf)) return {};
-    return buf;
+    uint32_t be;
+    std::memcpy(&be, nl_addr_get_binary_addr(a), sizeof be);
+    return Ipv4{ntohl(be)}.str();
 }
 
 // "a.b.c.d" or "a.b.c.d/len" (len 0..32); "default" only when allow_default.
