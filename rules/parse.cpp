@@ -1,187 +1,22 @@
-// iptables arguments -> IptCommand: the option table (long names by unambiguous prefix, as
-// getopt_long takes them), the value parsers, and iptables' own checks and wording. Pure.
+// iptables arguments -> IptCommand: the walk over the arguments, and iptables' own consistency
+// checks and wording once all are read. The option table is options.cpp, the values values.cpp. Pure.
 #include "rules/command.h"
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <map>
 
 #include "base/error.h"
-#include "base/ipv4.h"
 #include "rules/builtin.h"
+#include "rules/options.h"
+#include "rules/values.h"
 
 namespace netlab::rules {
 
 namespace {
 
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 bool all_digits(const std::string& s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
-// ---------------------------------------------------------------- value parsers
-
-// "10.0.0.3/24" -> "10.0.0.0/24", "1.2.3.4" -> "1.2.3.4/32", "1.2.3.4/255.255.0.0" -> "1.2.0.0/16".
-std::string parse_address(const std::string& v) {
-    auto slash = v.find('/');
-    if (!parse_ipv4(v.substr(0, slash))) throw UsageError("bad address '" + v + "'");
-    auto c = parse_ipv4_cidr_or_mask(v);
-    if (!c) throw UsageError("bad mask '" + v.substr(slash + 1) + "' in address '" + v + "'");
-    return Ipv4Cidr{c->network(), c->prefix}.str();
-}
-
-std::string any_to_empty(const std::string& cidr) { return cidr == "0.0.0.0/0" ? std::string() : cidr; }
-
-uint16_t parse_port_value(const std::string& v) {
-    auto p = parse_port(v);
-    if (!p) throw UsageError("bad port '" + v + "'");
-    return *p;
-}
-
-std::string parse_iface(const std::string& v) {
-    if (v.empty() || v.size() > 15)
-        throw UsageError("bad interface name '" + v + "' (1 to 15 characters)");
-    for (char c : v)
-        if (std::isspace(static_cast<unsigned char>(c)) || c == '/')
-            throw UsageError("bad interface name '" + v + "'");
-    return v;
-}
-
-// "" (any), "tcp" or "udp".
-std::string parse_proto(const std::string& v) {
-    std::string l = lower(v);
-    if (l == "tcp" || l == "6") return "tcp";
-    if (l == "udp" || l == "17") return "udp";
-    if (l == "all" || l == "0") return "";
-    throw UsageError("unsupported protocol '" + v + "' (netlab supports tcp and udp)");
-}
-
-double parse_probability(const std::string& v) {
-    errno = 0;
-    char* end = nullptr;
-    double p = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end != '\0' || errno != 0 || !(p >= 0.0 && p <= 1.0))
-        throw UsageError("bad probability '" + v + "' (a number from 0 to 1)");
-    return p;
-}
-
-// "10.0.0.11:8080" or "10.0.0.11"; ranges are not supported.
-// "10.0.0.11:8080" or "10.0.0.11"; ranges are not supported.
-std::string parse_to_destination(const std::string& v) {
-    auto colon = v.find(':');
-    std::string host = v.substr(0, colon);
-    auto bad = [&] { return UsageError("bad --to-destination '" + v + "' (expected IP or IP:PORT)"); };
-    if (!parse_ipv4(host)) throw bad();
-    if (colon == std::string::npos) return host;
-    auto port = parse_port(v.substr(colon + 1));
-    if (!port) throw bad();
-    return host + ":" + std::to_string(*port);
-}
-
-void check_chain_name(const std::string& name) {
-    if (name.empty()) throw UsageError("empty chain name");
-    if (name.size() >= 29)
-        throw UsageError("chain name `" + name + "' too long (must be under 29 chars)");
-    if (name[0] == '-' || name[0] == '!')
-        throw UsageError(std::string("chain name not allowed to start with `") + name[0] + "'");
-    if (is_non_chain_target(name) || is_unsupported_extension_target(name))
-        throw UsageError("chain name may not clash with target name");
-    for (char c : name)
-        if (std::isspace(static_cast<unsigned char>(c))) throw UsageError("Invalid chain name `" + name + "'");
-}
-
-// ---------------------------------------------------------------- option table
-
-enum class Opt {
-    Table, Append, Insert, Delete, NewChain, DeleteChain, Flush, Policy,
-    Source, Destination, InIface, OutIface, Protocol, Match, Jump, Goto,
-    DPort, SPort, Mode, Probability, Comment, ToDestination,
-};
-
-struct OptSpec {
-    const char* long_name;
-    char short_name;  // 0 = none
-    Opt opt;
-};
-
-// Long names are matched exactly, or as an unambiguous prefix (getopt_long's rule, which is how the
-// article's `--new` means `--new-chain`).
-const OptSpec kOpts[] = {
-    {"table", 't', Opt::Table},
-    {"append", 'A', Opt::Append},
-    {"insert", 'I', Opt::Insert},
-    {"delete", 'D', Opt::Delete},
-    {"new-chain", 'N', Opt::NewChain},
-    {"delete-chain", 'X', Opt::DeleteChain},
-    {"flush", 'F', Opt::Flush},
-    {"policy", 'P', Opt::Policy},
-    {"source", 's', Opt::Source},
-    {"src", 0, Opt::Source},
-    {"destination", 'd', Opt::Destination},
-    {"dst", 0, Opt::Destination},
-    {"in-interface", 'i', Opt::InIface},
-    {"out-interface", 'o', Opt::OutIface},
-    {"protocol", 'p', Opt::Protocol},
-    {"match", 'm', Opt::Match},
-    {"jump", 'j', Opt::Jump},
-    {"goto", 'g', Opt::Goto},
-    {"destination-port", 0, Opt::DPort},
-    {"dport", 0, Opt::DPort},
-    {"source-port", 0, Opt::SPort},
-    {"sport", 0, Opt::SPort},
-    {"mode", 0, Opt::Mode},
-    {"probability", 0, Opt::Probability},
-    {"comment", 0, Opt::Comment},
-    {"to-destination", 0, Opt::ToDestination},
-};
-
-std::string display_name(Opt o) {
-    for (const auto& s : kOpts)
-        if (s.opt == o) return s.short_name ? std::string("-") + s.short_name : std::string("--") + s.long_name;
-    return "?";
-}
-
-// Resolves "--name" (without the dashes) to an option; throws on unknown or ambiguous names.
-Opt find_long(const std::string& name, const std::string& as_written) {
-    for (const auto& s : kOpts)
-        if (name == s.long_name) return s.opt;
-    std::vector<const OptSpec*> hits;
-    for (const auto& s : kOpts)
-        if (std::strncmp(s.long_name, name.c_str(), name.size()) == 0) hits.push_back(&s);
-    if (hits.empty()) throw UsageError("unsupported iptables option '" + as_written + "'");
-    bool same = std::all_of(hits.begin(), hits.end(), [&](const OptSpec* s) { return s->opt == hits[0]->opt; });
-    if (!same) {
-        std::string list;
-        for (const auto* s : hits) list += (list.empty() ? "--" : ", --") + std::string(s->long_name);
-        throw UsageError("ambiguous iptables option '" + as_written + "' (could be " + list + ")");
-    }
-    return hits[0]->opt;
-}
-
-Opt find_short(char c, const std::string& as_written) {
-    for (const auto& s : kOpts)
-        if (s.short_name == c) return s.opt;
-    throw UsageError("unsupported iptables option '" + as_written + "'");
-}
-
-char command_letter(Opt o) {
-    switch (o) {
-        case Opt::Append: return 'A';
-        case Opt::Insert: return 'I';
-        case Opt::Delete: return 'D';
-        case Opt::NewChain: return 'N';
-        case Opt::DeleteChain: return 'X';
-        case Opt::Flush: return 'F';
-        case Opt::Policy: return 'P';
-        default: return 0;
-    }
 }
 
 // Everything a parse has seen, checked for consistency at the end.
