@@ -1,7 +1,8 @@
-// The iptables-nft facts rules/builtin.h holds once. Expected values from iptables-nft 1.8.9 itself:
-// `nft list table ip nat` after `iptables-nft -t nat -L` shows "type nat hook prerouting priority
-// dstnat" (-100), "hook input priority 100", "hook output priority -100", "hook postrouting priority
-// srcnat" (100); the filter chains have priority filter (0); `iptables -S` lists them in hook order.
+// The iptables-nft facts rules/builtin.h holds once. Expected values recorded from iptables-nft 1.8.9
+// in a scratch namespace: after `iptables-nft -t nat -P C ACCEPT` for each chain, `nft list ruleset`
+// shows "type nat hook prerouting priority dstnat" (-100), "hook input priority 100", "hook output
+// priority -100", "hook postrouting priority srcnat" (100), each "policy accept"; the filter chains
+// have "priority filter" (0); `iptables -S` lists them in hook order.
 #include <doctest/doctest.h>
 
 #include <linux/netfilter.h>

@@ -1,6 +1,7 @@
 // --probability P <-> xt_statistic's 32-bit value, and the text iptables-nft 1.8.9 prints for it.
-// Expected texts are what `iptables-save` shows for kube-proxy's probabilities (kube-proxy writes
-// 0.3333333333 and lists show 0.33333333349; 0.2 shows as 0.20000000019) and for the article's 0.5.
+// Expected values recorded from the real tools in a scratch namespace: `iptables-nft -t nat -A T -m
+// statistic --mode random --probability P -j RETURN` for each P, then `iptables-nft -S T` (the text,
+// also in -L -n -v) and `nft list table ip nat` ("meta random & 2147483647 < 715827883": the value).
 #include <doctest/doctest.h>
 
 #include "rules/probability.h"
@@ -14,7 +15,8 @@ TEST_CASE("probability: P to the kernel's 32-bit value, lround(P * 2^31)") {
     CHECK(probability_to_raw(1.0 / 3) == 715827883u);
     CHECK(probability_to_raw(0.3333333333) == 715827883u);
     CHECK(probability_to_raw(0.333) == 715112055u);
-    CHECK(probability_to_raw(0.25) == 0x20000000u);
+    CHECK(probability_to_raw(0.25) == 536870912u);
+    CHECK(probability_to_raw(0.2) == 429496730u);
 }
 
 TEST_CASE("probability: the kernel's value back to P") {
@@ -37,5 +39,6 @@ TEST_CASE("probability: printed as iptables-nft prints it (%.11f of the kept val
     CHECK(format_probability(0.25) == "0.25000000000");
     CHECK(format_probability(1.0) == "1.00000000000");
     CHECK(format_probability(0.0) == "0.00000000000");
+    CHECK(format_probability(0.333) == "0.33300000010");
     CHECK(format_probability(probability_of_raw(715827883u)) == "0.33333333349");
 }
