@@ -27,4 +27,11 @@ const IptTable* find_table(const Ruleset& rs, const std::string& name) { return 
 IptChain* find_chain(IptTable& t, const std::string& name) { return chain_in(t, name); }
 const IptChain* find_chain(const IptTable& t, const std::string& name) { return chain_in(t, name); }
 
+size_t rule_count(const Ruleset& rs) {
+    size_t n = 0;
+    for (const auto& t : rs.tables)
+        for (const auto& c : t.chains) n += c.rules.size();
+    return n;
+}
+
 }  // namespace netlab::rules

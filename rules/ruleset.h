@@ -2,6 +2,7 @@
 // in iptables-nft's own layout (so `iptables-nft -S` lists them), and what a dump decodes back into.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -52,5 +53,7 @@ IptTable* find_table(Ruleset& rs, const std::string& name);
 const IptTable* find_table(const Ruleset& rs, const std::string& name);
 IptChain* find_chain(IptTable& t, const std::string& name);
 const IptChain* find_chain(const IptTable& t, const std::string& name);
+// The number of rules in every chain of every table.
+size_t rule_count(const Ruleset& rs);
 
 }  // namespace netlab::rules

@@ -95,17 +95,11 @@ public:
         } catch (const Error& e) {
             return {fail("rules in netns " + real + " read back", "a readable ruleset", e.what())};
         }
-        if (got == want) return {pass("rules in netns " + real + " are the expected " + std::to_string(count(want)) + " rule(s)")};
+        if (got == want) return {pass("rules in netns " + real + " are the expected " + std::to_string(rules::rule_count(want)) + " rule(s)")};
         return {fail("rules in netns " + real, "\n" + listing(want), "\n" + listing(got))};
     }
 
 private:
-    static size_t count(const Ruleset& rs) {
-        size_t n = 0;
-        for (auto& t : rs.tables)
-            for (auto& c : t.chains) n += c.rules.size();
-        return n;
-    }
     static std::string listing(const Ruleset& rs) {
         std::string out;
         for (auto& t : rs.tables) {

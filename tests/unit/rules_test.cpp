@@ -681,3 +681,19 @@ TEST_CASE("serialize_rules: the journal form lists policies, chains and rules, a
     CHECK(normalized(deserialize_rules(text)) == normalized(rs));
     CHECK(deserialize_rules("").tables.empty());
 }
+
+TEST_CASE("find_table, find_chain, rule_count") {
+    Ruleset rs;
+    for (size_t i = 0; i < kArticleSteps; ++i) apply(rs, kArticleShort[i]);
+    const Ruleset& c = rs;
+    REQUIRE(netlab::rules::find_table(c, "nat") != nullptr);
+    CHECK(netlab::rules::find_table(c, "mangle") == nullptr);
+    IptTable* nat = netlab::rules::find_table(rs, "nat");
+    REQUIRE(nat != nullptr);
+    REQUIRE(netlab::rules::find_chain(*nat, "DUSTIN-SVC-HTTP") != nullptr);
+    CHECK(netlab::rules::find_chain(*nat, "DUSTIN-SVC-HTTP")->rules.size() == 2);
+    CHECK(netlab::rules::find_chain(*nat, "NOPE") == nullptr);
+    // filter: 2 FORWARD rules; nat: POSTROUTING, PREROUTING, OUTPUT, SERVICES, SVC (2), SEP1, SEP2.
+    CHECK(netlab::rules::rule_count(rs) == 10);
+    CHECK(netlab::rules::rule_count(Ruleset{}) == 0);
+}
