@@ -23,7 +23,10 @@
 #include "netutil/nft.h"
 #include "netutil/rtnl.h"
 #include "netutil/sysctl.h"
-#include "steps/iptables.h"
+#include "rules/apply.h"
+#include "rules/builtin.h"
+#include "rules/command.h"
+#include "rules/words.h"
 #include "steps/netns.h"
 #include "steps/pod.h"
 #include "steps/rules.h"
@@ -299,11 +302,11 @@ Finding check(const std::string& what, const std::string& fix, F&& probe) {
 
 // Programs `commands` (iptables lines) into the scratch namespace and reads them back.
 void program_rules(const std::string& ns, const std::vector<std::string>& commands) {
-    net::Ruleset rs = steps::read_rules(ns);
-    for (auto& c : commands) steps::apply_command(rs, steps::parse_iptables(steps::split_words(c)));
-    net::nft_replace(ns, steps::normalized(rs), {"nat", "filter"});
-    net::Ruleset back = steps::read_rules(ns);
-    if (steps::normalized(back) != steps::normalized(rs)) throw Error("the rules read back differ from those programmed");
+    rules::Ruleset rs = steps::read_rules(ns);
+    for (auto& c : commands) rules::apply_command(rs, rules::parse_iptables(rules::split_words(c)));
+    net::nft_replace(ns, rules::normalized(rs), rules::tables());
+    rules::Ruleset back = steps::read_rules(ns);
+    if (rules::normalized(back) != rules::normalized(rs)) throw Error("the rules read back differ from those programmed");
 }
 
 std::vector<Finding> kernel_checks(const std::string& ns) {

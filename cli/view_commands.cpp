@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "base/error.h"
 #include "netutil/nft.h"
+#include "rules/builtin.h"
 #include "views/graph.h"
 #include "views/rules_view.h"
 #include "views/topology.h"
@@ -59,8 +60,7 @@ struct RulesArgs {
 int rules(Globals& g, const RulesArgs& a) {
     need_root("rules");
     const std::string host = resolve_ns(g.names(), "");
-    std::vector<std::string> tables = a.table.empty() ? std::vector<std::string>{"nat", "filter"}
-                                                      : std::vector<std::string>{a.table};
+    std::vector<std::string> tables = a.table.empty() ? rules::tables() : std::vector<std::string>{a.table};
     if (a.watch) {
         views::watch_rules(host, {tables, a.seconds, ::isatty(STDOUT_FILENO) == 1}, std::cout);
         return 0;
@@ -82,7 +82,7 @@ void add_view_commands(CLI::App& app, CommandTable& table) {
 
     auto ra = std::make_shared<RulesArgs>();
     auto* ru = app.add_subcommand("rules", "the lab host's rules as `iptables -L -n -v` lists them, with live counters");
-    ru->add_option("--table", ra->table, "nat or filter (default: both)")->check(CLI::IsMember({"nat", "filter"}));
+    ru->add_option("--table", ra->table, "nat or filter (default: both)")->check(CLI::IsMember(rules::tables()));
     auto* watch = ru->add_flag("--watch", ra->watch,
                                "redraw every second, marking the rules whose counters moved (Ctrl-C stops)");
     ru->add_option("--seconds", ra->seconds, "with --watch: stop after N seconds (default 600)")

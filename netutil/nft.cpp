@@ -13,6 +13,7 @@
 #include "netutil/nft_batch.h"
 #include "netutil/nft_layout.h"
 #include "netutil/nft_socket.h"
+#include "rules/builtin.h"
 
 namespace netlab::net {
 
@@ -21,7 +22,7 @@ namespace {
 using nft::BatchBuilder;
 
 // The kernel holds exactly these rules in this order (every one decoded and equal).
-bool same_rules(const DumpedChain& had, const IptChain& want) {
+bool same_rules(const DumpedChain& had, const rules::IptChain& want) {
     if (had.rules.size() != want.rules.size()) return false;
     for (size_t i = 0; i < want.rules.size(); ++i)
         if (!had.rules[i].decoded || !(had.rules[i].rule == want.rules[i])) return false;
@@ -36,7 +37,7 @@ const T* named(const std::vector<T>& v, const std::string& name) {
 }
 
 // Table `name` made `table` (nullptr or no chains: absent), from what the kernel `had`.
-void replace_table(BatchBuilder& bb, const std::string& name, const IptTable* table, const DumpedTable* had) {
+void replace_table(BatchBuilder& bb, const std::string& name, const rules::IptTable* table, const DumpedTable* had) {
     if (!table || table->chains.empty()) {
         // Create-if-absent then delete: the delete can't fail, and the table ends up absent.
         bb.table(NFT_MSG_NEWTABLE, name, NLM_F_CREATE);
@@ -48,7 +49,7 @@ void replace_table(BatchBuilder& bb, const std::string& name, const IptTable* ta
     // flushed and filled again. (Removing an xt target such as DNAT queues deferred work that the
     // next commit adding one waits for, an RCU grace period: unchanged rules must not be removed
     // and made again.)
-    std::vector<const IptChain*> refill;
+    std::vector<const rules::IptChain*> refill;
     for (const auto& ch : table->chains) {
         const DumpedChain* old = had ? named(had->chains, ch.name) : nullptr;
         if (old && same_rules(*old, ch)) continue;
@@ -62,7 +63,7 @@ void replace_table(BatchBuilder& bb, const std::string& name, const IptTable* ta
             bb.delete_chain(name, old.name);
         }
     for (const auto& ch : table->chains) bb.chain(name, ch);  // made when new; a base chain's policy set
-    for (const IptChain* ch : refill)
+    for (const rules::IptChain* ch : refill)
         for (size_t i = 0; i < ch->rules.size(); ++i) bb.rule(name, ch->name, i + 1, ch->rules[i]);
 }
 
@@ -116,9 +117,9 @@ void check_acks(const BatchBuilder& bb, std::vector<NetlinkAck> acks) {
                     " messages; the outcome is unknown");
 }
 
-void replace(const std::string& netns, const Ruleset& rs, const std::vector<std::string>& owned) {
+void replace(const std::string& netns, const rules::Ruleset& rs, const std::vector<std::string>& owned) {
     for (const auto& t : owned)
-        if (!nft::known_table(t)) throw Error("unsupported table '" + t + "' (netlab programs nat and filter)");
+        if (!rules::is_table(t)) throw Error("unsupported table '" + t + "' (netlab programs nat and filter)");
     for (const auto& t : rs.tables)
         if (std::find(owned.begin(), owned.end(), t.name) == owned.end())
             throw Error("table '" + t.name + "' is in the ruleset but not among the tables to replace");
@@ -140,7 +141,7 @@ void nft_forget_netns(const std::string& netns) {
     nft::sockets().drop(netns);
 }
 
-void nft_replace(const std::string& netns, const Ruleset& rs, const std::vector<std::string>& owned) {
+void nft_replace(const std::string& netns, const rules::Ruleset& rs, const std::vector<std::string>& owned) {
     with_context("program rules in netns " + netns, [&] { replace(netns, rs, owned); });
 }
 

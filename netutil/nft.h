@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "netutil/nft_dump.h"
-#include "netutil/ruleset.h"
+#include "rules/ruleset.h"
 
 namespace netlab::net {
 
@@ -18,7 +18,7 @@ namespace netlab::net {
 // made. A table in `owned` that is absent from `rs` (or has no chains) is deleted. On any error nothing
 // changes and Error names the failing message ("program rules in netns netlab: ... (rule 3 of
 // chain DUSTIN-SVC-HTTP): Invalid argument").
-void nft_replace(const std::string& netns, const Ruleset& rs, const std::vector<std::string>& owned);
+void nft_replace(const std::string& netns, const rules::Ruleset& rs, const std::vector<std::string>& owned);
 
 // Closes the netfilter socket netlab keeps open in `netns` (see SocketCache in nft_socket.h), so
 // that it no longer holds the namespace alive. netns_delete() calls it.

@@ -6,6 +6,7 @@
 
 #include "netutil/nft_encode.h"
 #include "netutil/nft_layout.h"
+#include "rules/builtin.h"
 
 namespace netlab::net::nft {
 
@@ -24,16 +25,16 @@ void BatchBuilder::table(uint16_t type, const std::string& name, uint16_t flags)
     record((type == NFT_MSG_DELTABLE ? "delete table " : "table ") + name);
 }
 
-void BatchBuilder::chain(const std::string& table, const IptChain& ch) {
+void BatchBuilder::chain(const std::string& table, const rules::IptChain& ch) {
     Chain c(checked(nftnl_chain_alloc(), "chain"));
     nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
     nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, ch.name.c_str());
     nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
     const std::string what = "chain " + table + "/" + ch.name;
-    if (const BaseChainSpec* b = base_chain(table, ch.name)) {
+    if (const rules::BuiltinChain* b = rules::find_builtin(table, ch.name)) {
         nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, table.c_str());  // "nat" or "filter"
         nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, b->hook);
-        nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, b->prio);
+        nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, b->priority);
         uint32_t policy;
         if (ch.policy.empty() || ch.policy == "ACCEPT") policy = NF_ACCEPT;
         else if (ch.policy == "DROP") policy = NF_DROP;
@@ -68,7 +69,7 @@ void BatchBuilder::delete_chain(const std::string& table, const std::string& nam
     record("delete chain " + table + "/" + name);
 }
 
-void BatchBuilder::rule(const std::string& table, const std::string& chain, size_t index, const IptRule& ir) {
+void BatchBuilder::rule(const std::string& table, const std::string& chain, size_t index, const rules::IptRule& ir) {
     const std::string what = "rule " + std::to_string(index) + " of " + table + "/" + chain;
     Rule r(checked(nftnl_rule_alloc(), "rule"));
     nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());

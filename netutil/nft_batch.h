@@ -10,7 +10,7 @@
 #include <string>
 
 #include "netutil/nft_handles.h"
-#include "netutil/ruleset.h"
+#include "rules/ruleset.h"
 
 namespace netlab::net::nft {
 
@@ -21,12 +21,12 @@ public:
     // NFT_MSG_NEWTABLE / NFT_MSG_DELTABLE of IPv4 table `name`, with `flags` (NLM_F_CREATE).
     void table(uint16_t type, const std::string& name, uint16_t flags);
     // Makes `ch` when it is new; a base chain gets its hook, priority and policy.
-    void chain(const std::string& table, const IptChain& ch);
+    void chain(const std::string& table, const rules::IptChain& ch);
     // Deletes every rule of `chain` ("nft flush chain"); the chain stays.
     void flush_chain(const std::string& table, const std::string& chain);
     void delete_chain(const std::string& table, const std::string& name);
     // Appends rule number `index` (from 1) to `chain`.
-    void rule(const std::string& table, const std::string& chain, size_t index, const IptRule& ir);
+    void rule(const std::string& table, const std::string& chain, size_t index, const rules::IptRule& ir);
     void finish();  // closes the batch (NFNL_MSG_BATCH_END)
 
     nftnl_batch* get() { return batch_.get(); }

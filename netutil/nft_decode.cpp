@@ -10,6 +10,7 @@
 #include "base/ipv4.h"
 #include "netutil/nft_handles.h"
 #include "netutil/nft_layout.h"
+#include "rules/probability.h"
 
 namespace netlab::net::nft {
 
@@ -54,14 +55,14 @@ void set_once(std::string& field, std::string value) {
     field = std::move(value);
 }
 
-void decode_statistic(const std::string& info, IptRule& r) {
+void decode_statistic(const std::string& info, rules::IptRule& r) {
     if (info.size() != kStatisticInfoLen || r.probability) throw Undecodable{};
     xt_statistic_info s{};
     std::memcpy(&s, info.data(), offsetof(xt_statistic_info, master));  // the pointer is the kernel's
     if (s.mode != XT_STATISTIC_MODE_RANDOM || s.flags != 0 || s.u.random.probability > 0x80000000u ||
         s.u.nth.packet != 0 || s.u.nth.count != s.u.random.probability)
         throw Undecodable{};
-    r.probability = s.u.random.probability / kProbabilityScale;
+    r.probability = rules::probability_of_raw(s.u.random.probability);
 }
 
 // A bare -m tcp / -m udp: the full port ranges and nothing else.
@@ -82,7 +83,7 @@ void decode_proto_match(const std::string& name, const std::string& info) {
     }
 }
 
-void decode_match(const nftnl_expr* e, IptRule& r, std::string& xt_proto_match) {
+void decode_match(const nftnl_expr* e, rules::IptRule& r, std::string& xt_proto_match) {
     const std::string name = str_or_empty(nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME));
     const uint32_t rev = nftnl_expr_get_u32(e, NFTNL_EXPR_MT_REV);
     const std::string info = bytes_of(e, NFTNL_EXPR_MT_INFO);
@@ -104,7 +105,7 @@ void decode_match(const nftnl_expr* e, IptRule& r, std::string& xt_proto_match) 
     }
 }
 
-void decode_dnat(const std::string& info, IptRule& r) {
+void decode_dnat(const std::string& info, rules::IptRule& r) {
     nf_nat_range2 n{};
     if (info.size() != kDnatInfoLen) throw Undecodable{};
     std::memcpy(&n, info.data(), sizeof n);
@@ -122,7 +123,7 @@ void decode_dnat(const std::string& info, IptRule& r) {
     r.to_destination = to;
 }
 
-void decode_target(const nftnl_expr* e, IptRule& r) {
+void decode_target(const nftnl_expr* e, rules::IptRule& r) {
     const std::string name = str_or_empty(nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME));
     const uint32_t rev = nftnl_expr_get_u32(e, NFTNL_EXPR_TG_REV);
     const std::string info = bytes_of(e, NFTNL_EXPR_TG_INFO);
@@ -142,7 +143,7 @@ void decode_target(const nftnl_expr* e, IptRule& r) {
     }
 }
 
-void decode_verdict(const nftnl_expr* e, IptRule& r) {
+void decode_verdict(const nftnl_expr* e, rules::IptRule& r) {
     if (nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT) throw Undecodable{};
     const auto v = static_cast<int32_t>(nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT));
     switch (v) {
@@ -160,7 +161,7 @@ void decode_verdict(const nftnl_expr* e, IptRule& r) {
 }
 
 // -s/-d: a byte-aligned prefix loads only its bytes, any other loads 4 and masks them.
-void decode_address(const Load& load, const std::string& data, IptRule& r) {
+void decode_address(const Load& load, const std::string& data, rules::IptRule& r) {
     if (data.size() != load.len) throw Undecodable{};
     int prefix;
     std::string addr(4, '\0');
@@ -177,7 +178,7 @@ void decode_address(const Load& load, const std::string& data, IptRule& r) {
     set_once(load.kind == Load::NetSaddr ? r.src : r.dst, c.str());
 }
 
-void decode_ports(const Load& load, const std::string& data, IptRule& r) {
+void decode_ports(const Load& load, const std::string& data, rules::IptRule& r) {
     if (r.sport || r.dport) throw Undecodable{};
     uint16_t p[2];
     if (load.offset == 0 && load.len == 4 && data.size() == 4) {
@@ -196,7 +197,7 @@ void decode_ports(const Load& load, const std::string& data, IptRule& r) {
     r.match_proto = true;
 }
 
-void decode_cmp(const nftnl_expr* e, Load& load, IptRule& r) {
+void decode_cmp(const nftnl_expr* e, Load& load, rules::IptRule& r) {
     if (nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) != NFT_CMP_EQ) throw Undecodable{};
     if (nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG) != NFT_REG_1) throw Undecodable{};
     const std::string data = bytes_of(e, NFTNL_EXPR_CMP_DATA);
@@ -258,14 +259,14 @@ void decode_bitwise(const nftnl_expr* e, Load& load) {
 }
 
 // "-i +": iptables-nft loads the name and compares nothing.
-void end_bare_iface_load(Load& load, IptRule& r) {
+void end_bare_iface_load(Load& load, rules::IptRule& r) {
     if (load.kind != Load::MetaIif && load.kind != Load::MetaOif) return;
     set_once(load.kind == Load::MetaIif ? r.in_iface : r.out_iface, "+");
     load = Load{};
 }
 
 // Our comments: rule userdata.
-void decode_userdata(const nftnl_rule* nr, IptRule& r) {
+void decode_userdata(const nftnl_rule* nr, rules::IptRule& r) {
     uint32_t ulen = 0;
     const void* ud = nftnl_rule_get_data(nr, NFTNL_RULE_USERDATA, &ulen);
     if (!ud || ulen == 0) return;
@@ -282,7 +283,7 @@ void decode_userdata(const nftnl_rule* nr, IptRule& r) {
 }
 
 void decode_expressions(const nftnl_rule* nr, DumpedRule& out) {
-    IptRule& r = out.rule;
+    rules::IptRule& r = out.rule;
     Load load;
     std::string xt_proto_match;
     bool verdict_seen = false;

@@ -12,6 +12,7 @@
 #include "netutil/nft_handles.h"
 #include "netutil/nft_layout.h"
 #include "netutil/nft_socket.h"
+#include "rules/builtin.h"
 
 namespace netlab::net {
 
@@ -117,7 +118,9 @@ std::vector<DumpedTable> collect(const std::vector<std::string>& tables, const D
         std::stable_sort(dt.chains.begin(), dt.chains.end(), [&](const DumpedChain& a, const DumpedChain& b) {
             if (a.builtin != b.builtin) return a.builtin;
             if (a.builtin) {
-                int ra = nft::base_chain_rank(want, a.name), rb = nft::base_chain_rank(want, b.name);
+                int ra = rules::builtin_index(want, a.name), rb = rules::builtin_index(want, b.name);
+                if (ra < 0) ra = 1000;
+                if (rb < 0) rb = 1000;
                 if (ra != rb) return ra < rb;
             }
             return a.name < b.name;
@@ -153,13 +156,13 @@ std::vector<DumpedTable> nft_dump(const std::string& netns, const std::vector<st
     });
 }
 
-Ruleset to_ruleset(const std::vector<DumpedTable>& dump) {
-    Ruleset rs;
+rules::Ruleset to_ruleset(const std::vector<DumpedTable>& dump) {
+    rules::Ruleset rs;
     for (const auto& dt : dump) {
-        IptTable t;
+        rules::IptTable t;
         t.name = dt.name;
         for (const auto& dc : dt.chains) {
-            IptChain c;
+            rules::IptChain c;
             c.name = dc.name;
             c.builtin = dc.builtin;
             c.policy = dc.builtin && !dc.policy.empty() ? dc.policy : "ACCEPT";
@@ -167,7 +170,7 @@ Ruleset to_ruleset(const std::vector<DumpedTable>& dump) {
                 if (dr.decoded) {
                     c.rules.push_back(dr.rule);
                 } else {
-                    IptRule raw;
+                    rules::IptRule raw;
                     raw.target = "?raw";
                     raw.comment = dr.raw;
                     c.rules.push_back(raw);

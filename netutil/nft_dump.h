@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "netutil/ruleset.h"
+#include "rules/ruleset.h"
 
 namespace netlab::net {
 
@@ -16,7 +16,7 @@ struct RuleCounters {
 };
 
 struct DumpedRule {
-    IptRule rule;
+    rules::IptRule rule;
     RuleCounters counters;
     bool decoded = true;  // false: layout not recognised; `raw` then holds nftnl's text of it
     std::string raw;
@@ -37,7 +37,7 @@ struct DumpedTable {
 // Error("read rules in netns X: ...").
 std::vector<DumpedTable> nft_dump(const std::string& netns, const std::vector<std::string>& tables);
 
-// The dump as a Ruleset (counters dropped; undecodable rules kept with target "?raw").
-Ruleset to_ruleset(const std::vector<DumpedTable>& dump);
+// The dump as a rules::Ruleset (counters dropped; undecodable rules kept with target "?raw").
+rules::Ruleset to_ruleset(const std::vector<DumpedTable>& dump);
 
 }  // namespace netlab::net

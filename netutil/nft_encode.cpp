@@ -9,6 +9,7 @@
 #include "base/ipv4.h"
 #include "netutil/nft_handles.h"
 #include "netutil/nft_layout.h"
+#include "rules/probability.h"
 
 namespace netlab::net::nft {
 
@@ -129,7 +130,7 @@ uint8_t proto_number(const std::string& p) {
     return 0;
 }
 
-void encode_ports(RuleBuilder& b, const IptRule& ir, uint8_t proto) {
+void encode_ports(RuleBuilder& b, const rules::IptRule& ir, uint8_t proto) {
     if (ir.sport && ir.dport) {
         uint16_t both[2] = {htons(*ir.sport), htons(*ir.dport)};
         b.payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 4);
@@ -162,7 +163,7 @@ void encode_statistic(RuleBuilder& b, double p, const std::string& where) {
     if (!(p >= 0.0 && p <= 1.0)) throw Error("bad probability (" + where + ")");
     xt_statistic_info info{};
     info.mode = XT_STATISTIC_MODE_RANDOM;
-    info.u.random.probability = static_cast<uint32_t>(std::lround(p * kProbabilityScale));
+    info.u.random.probability = rules::probability_to_raw(p);
     // libxt_statistic leaves nth.count = every - packet, which aliases the probability.
     info.u.nth.count = info.u.nth.every - info.u.nth.packet;
     add_xt<kStatisticInfoLen>(b, false, "statistic", 0, info);
@@ -187,7 +188,7 @@ void encode_dnat(RuleBuilder& b, const std::string& to, uint8_t proto, const std
     add_xt<kDnatInfoLen>(b, true, "DNAT", 2, range);
 }
 
-void encode_target(RuleBuilder& b, const IptRule& ir, uint8_t proto, const std::string& where) {
+void encode_target(RuleBuilder& b, const rules::IptRule& ir, uint8_t proto, const std::string& where) {
     const std::string& t = ir.target;
     if (t.empty()) {
         // no verdict: the rule only counts
@@ -216,7 +217,7 @@ void encode_comment(nftnl_rule* r, const std::string& comment, const std::string
 
 }  // namespace
 
-void encode_rule(nftnl_rule* r, const IptRule& ir, const std::string& where) {
+void encode_rule(nftnl_rule* r, const rules::IptRule& ir, const std::string& where) {
     RuleBuilder b(r);
     const uint8_t proto = proto_number(ir.proto);
     if (!ir.proto.empty() && proto == 0) throw Error("unsupported protocol '" + ir.proto + "' (" + where + ")");

@@ -12,7 +12,7 @@
 
 #include <string>
 
-#include "netutil/ruleset.h"
+#include "rules/ruleset.h"
 
 struct nftnl_rule;
 
@@ -20,6 +20,6 @@ namespace netlab::net::nft {
 
 // Adds the expressions, the compat attributes (-p for the xt extensions) and the comment of `rule`
 // to `r`; throws Error("<what is wrong> (<where>)") for a value it can't encode.
-void encode_rule(nftnl_rule* r, const IptRule& rule, const std::string& where);
+void encode_rule(nftnl_rule* r, const rules::IptRule& rule, const std::string& where);
 
 }  // namespace netlab::net::nft

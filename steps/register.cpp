@@ -1,8 +1,7 @@
 #include "steps/register.h"
 
-#include <arpa/inet.h>
-
 #include "base/error.h"
+#include "base/ipv4.h"
 #include "steps/common.h"
 #include "steps/netns.h"
 
@@ -40,18 +39,15 @@ void register_all(lab::Registry& reg) {
 }
 
 void check_ipv4(const Params& p, const std::string& addr) {
-    in_addr a{};
-    if (::inet_pton(AF_INET, addr.c_str(), &a) != 1) p.fail("bad IPv4 address '" + addr + "'");
+    if (!parse_ipv4(addr)) p.fail("bad IPv4 address '" + addr + "'");
 }
 
 void check_cidr(const Params& p, const std::string& cidr) {
     auto slash = cidr.find('/');
     if (slash == std::string::npos) p.fail("address '" + cidr + "' needs a prefix length, e.g. " + cidr + "/24");
     check_ipv4(p, cidr.substr(0, slash));
-    std::string len = cidr.substr(slash + 1);
-    if (len.empty() || len.size() > 2 || len.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(len) > 32)
-        p.fail("bad prefix length '/" + len + "' in '" + cidr + "' (0 to 32)");
+    if (!parse_ipv4_cidr(cidr, true))
+        p.fail("bad prefix length '/" + cidr.substr(slash + 1) + "' in '" + cidr + "' (0 to 32)");
 }
 
 void check_ifname(const Params& p, const std::string& name) {

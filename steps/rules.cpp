@@ -7,8 +7,13 @@
 #include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/nft.h"
+#include "rules/apply.h"
+#include "rules/builtin.h"
+#include "rules/command.h"
+#include "rules/render.h"
+#include "rules/serialize.h"
+#include "rules/words.h"
 #include "steps/common.h"
-#include "steps/iptables.h"
 #include "steps/register.h"
 #include "steps/rules.h"
 
@@ -16,7 +21,7 @@ namespace netlab::steps {
 
 namespace {
 
-const std::vector<std::string> kTables = {"nat", "filter"};
+using rules::Ruleset;
 
 std::string strip_prefix(std::string line) {
     // Accept "iptables ...", "sudo iptables ..." as well as bare arguments.
@@ -34,7 +39,7 @@ public:
         for (auto& line : p.strings("commands")) {
             ++i;
             try {
-                cmds_.push_back(parse_iptables(split_words(strip_prefix(line))));
+                cmds_.push_back(rules::parse_iptables(rules::split_words(strip_prefix(line))));
             } catch (const Error& e) {
                 p.fail("command " + std::to_string(i) + " ('" + line + "'): " + e.what());
             }
@@ -46,27 +51,27 @@ public:
     }
     std::vector<std::string> commands(const LabNames& n) const override {
         std::vector<std::string> out;
-        for (auto& c : cmds_) out.push_back(in_ns(n, ns_) + to_command_line(c));
+        for (auto& c : cmds_) out.push_back(in_ns(n, ns_) + rules::to_command_line(c));
         return out;
     }
     std::vector<std::string> keys(const LabNames& n) const override { return {"rules:" + n.ns(ns_)}; }
 
     void apply(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
-        net::Ruleset current = read_rules(real);
-        net::Ruleset next = current;
+        Ruleset current = read_rules(real);
+        Ruleset next = current;
         for (auto& c : cmds_) {
             try {
-                apply_command(next, c);
+                rules::apply_command(next, c);
             } catch (const Error& e) {
-                throw Error("iptables in netns " + real + ": " + to_command_line(c) + ": " + e.what(), e.hint());
+                throw Error("iptables in netns " + real + ": " + rules::to_command_line(c) + ": " + e.what(), e.hint());
             }
         }
-        if (normalized(next) == normalized(current)) return;
+        if (rules::normalized(next) == rules::normalized(current)) return;
         // Programmed in canonical chain order, so the kernel's order depends on the rules alone and
         // undo gives back the very same listing.
-        ctx.change("rules", {{"ns", real}, {"prior", serialize_rules(current)}, {"after", serialize_rules(next)}},
-                   [&] { net::nft_replace(real, normalized(next), kTables); });
+        ctx.change("rules", {{"ns", real}, {"prior", rules::serialize_rules(current)}, {"after", rules::serialize_rules(next)}},
+                   [&] { net::nft_replace(real, rules::normalized(next), rules::tables()); });
     }
 
     std::vector<Check> verify(Context& ctx) override {
@@ -83,28 +88,22 @@ public:
             if (s.id == ctx.step) break;
         }
         if (!found) return {pass("rules in netns " + real + " (no change was needed)")};
-        net::Ruleset want = normalized(deserialize_rules(after));
-        net::Ruleset got;
+        Ruleset want = rules::normalized(rules::deserialize_rules(after));
+        Ruleset got;
         try {
-            got = normalized(net::to_ruleset(net::nft_dump(real, kTables)));
+            got = rules::normalized(net::to_ruleset(net::nft_dump(real, rules::tables())));
         } catch (const Error& e) {
             return {fail("rules in netns " + real + " read back", "a readable ruleset", e.what())};
         }
-        if (got == want) return {pass("rules in netns " + real + " are the expected " + std::to_string(count(want)) + " rule(s)")};
+        if (got == want) return {pass("rules in netns " + real + " are the expected " + std::to_string(rules::rule_count(want)) + " rule(s)")};
         return {fail("rules in netns " + real, "\n" + listing(want), "\n" + listing(got))};
     }
 
 private:
-    static size_t count(const net::Ruleset& rs) {
-        size_t n = 0;
-        for (auto& t : rs.tables)
-            for (auto& c : t.chains) n += c.rules.size();
-        return n;
-    }
-    static std::string listing(const net::Ruleset& rs) {
+    static std::string listing(const Ruleset& rs) {
         std::string out;
         for (auto& t : rs.tables) {
-            std::istringstream in(render_table(t));
+            std::istringstream in(rules::render_table(t));
             std::string l;
             while (std::getline(in, l))
                 if (l.rfind("-P", 0) != 0) out += "            -t " + t.name + " " + l + "\n";
@@ -114,13 +113,13 @@ private:
     }
 
     std::string ns_;
-    std::vector<IptCommand> cmds_;
+    std::vector<rules::IptCommand> cmds_;
 };
 
 }  // namespace
 
-net::Ruleset read_rules(const std::string& real_ns) {
-    auto dump = net::nft_dump(real_ns, kTables);
+Ruleset read_rules(const std::string& real_ns) {
+    auto dump = net::nft_dump(real_ns, rules::tables());
     for (auto& t : dump)
         for (auto& c : t.chains)
             for (auto& r : c.rules)
@@ -131,36 +130,12 @@ net::Ruleset read_rules(const std::string& real_ns) {
     return net::to_ruleset(dump);
 }
 
-std::string serialize_rules(const net::Ruleset& rs) {
-    std::string out;
-    for (auto& t : rs.tables)
-        for (auto& c : t.chains) {
-            if (c.builtin) out += "-t " + t.name + " -P " + c.name + " " + c.policy + "\n";
-            else out += "-t " + t.name + " -N " + c.name + "\n";
-        }
-    for (auto& t : rs.tables)
-        for (auto& c : t.chains)
-            for (auto& r : c.rules) out += "-t " + t.name + " " + render_rule(c.name, r) + "\n";
-    return out;
-}
-
-net::Ruleset deserialize_rules(const std::string& text) {
-    net::Ruleset rs;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        apply_command(rs, parse_iptables(split_words(line)));
-    }
-    return rs;
-}
-
 void register_rules(lab::Registry& reg) {
     reg.add_action("iptables", [](const Params& p) { return std::make_unique<RulesAction>(p); });
     reg.add_undo("rules", [](Context&, const lab::Record& r) {
         const std::string& ns = r.data.at("ns");
         if (!net::netns_exists(ns)) return;
-        net::nft_replace(ns, normalized(deserialize_rules(r.data.at("prior"))), kTables);
+        net::nft_replace(ns, rules::normalized(rules::deserialize_rules(r.data.at("prior"))), rules::tables());
     });
 }
 

@@ -3,17 +3,12 @@
 
 #include <string>
 
-#include "netutil/ruleset.h"
+#include "rules/ruleset.h"
 
 namespace netlab::steps {
 
 // The lab host's nat and filter tables read back from the kernel; throws Error when they hold a
 // rule netlab cannot decode (it will not overwrite what it did not make).
-net::Ruleset read_rules(const std::string& real_ns);
-
-// A ruleset as iptables command lines ("-t nat -N X", "-t nat -P OUTPUT ACCEPT", "-t nat -A ..."),
-// and back. Used for the journal's prior/after rulesets.
-std::string serialize_rules(const net::Ruleset& rs);
-net::Ruleset deserialize_rules(const std::string& text);
+rules::Ruleset read_rules(const std::string& real_ns);
 
 }  // namespace netlab::steps

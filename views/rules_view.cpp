@@ -5,73 +5,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
-#include <sstream>
 #include <thread>
 
-#include "steps/iptables.h"
+#include "rules/builtin.h"
+#include "rules/listing.h"
+#include "rules/render.h"
 
 namespace netlab::views {
 
 namespace {
-
-// The builtin chains iptables lists for a table, in its order, taken from the model's own `-S` form
-// of an empty table ("-P PREROUTING ACCEPT", ...), so the list lives in one place.
-std::vector<std::string> builtin_chains(const std::string& table) {
-    std::vector<std::string> out;
-    std::istringstream in(steps::render_table(net::IptTable{table, {}}));
-    for (std::string w, name, policy; in >> w >> name >> policy;)
-        if (w == "-P") out.push_back(name);
-    return out;
-}
-
-std::string pad(const std::string& s, size_t width) { return s.size() >= width ? s : s + std::string(width - s.size(), ' '); }
-
-// xtables_print_num with FMT_KILOMEGAGIGA, in the table: right-aligned in 5 columns, then a space.
-std::string count_cell(uint64_t n) {
-    std::string s = count_text(n);
-    return std::string(s.size() < 5 ? 5 - s.size() : 0, ' ') + s + " ";
-}
-
-std::string proto_number(const std::string& proto) {
-    if (proto == "tcp") return "6";
-    if (proto == "udp") return "17";
-    return proto.empty() ? "0" : proto;
-}
-
-// -n prints an address without "/32" and "0.0.0.0/0" for any.
-std::string address_cell(const std::string& cidr) {
-    if (cidr.empty()) return "0.0.0.0/0";
-    if (cidr.ends_with("/32")) return cidr.substr(0, cidr.size() - 3);
-    return cidr;
-}
-
-std::string matches(const net::IptRule& r) {
-    std::string s;
-    if (!r.proto.empty() && (r.match_proto || r.sport || r.dport)) {
-        s += " " + r.proto;
-        if (r.sport) s += " spt:" + std::to_string(*r.sport);
-        if (r.dport) s += " dpt:" + std::to_string(*r.dport);
-    }
-    if (r.probability) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.11f", *r.probability);
-        s += " statistic mode random probability " + std::string(buf);
-    }
-    if (!r.comment.empty()) s += " /* " + r.comment + " */";
-    if (r.target == "DNAT" && !r.to_destination.empty()) s += " to:" + r.to_destination;
-    return s;
-}
-
-const char* kColumns =
-    " pkts bytes target     prot opt in     out     source               destination         \n";
-
-std::string chain_header(const net::DumpedChain& c, int references) {
-    if (c.builtin)
-        return "Chain " + c.name + " (policy " + (c.policy.empty() ? "ACCEPT" : c.policy) + " 0 packets, 0 bytes)\n";
-    return "Chain " + c.name + " (" + std::to_string(references) + " references)\n";
-}
 
 int references_to(const net::DumpedTable& t, const std::string& chain) {
     int n = 0;
@@ -84,9 +27,9 @@ int references_to(const net::DumpedTable& t, const std::string& chain) {
 // The chains in iptables' listing order; builtin chains the kernel does not have are shown empty.
 std::vector<net::DumpedChain> listing_order(const net::DumpedTable& t) {
     std::vector<net::DumpedChain> out;
-    for (const auto& name : builtin_chains(t.name)) {
+    for (const auto& name : rules::builtin_chain_names(t.name)) {
         auto it = std::find_if(t.chains.begin(), t.chains.end(), [&](const auto& c) { return c.name == name; });
-        out.push_back(it != t.chains.end() ? *it : net::DumpedChain{name, true, "ACCEPT", {}});
+        out.push_back(it != t.chains.end() ? *it : net::DumpedChain{name, true, rules::find_builtin(t.name, name)->policy, {}});
     }
     std::vector<net::DumpedChain> user;
     for (const auto& c : t.chains)
@@ -98,7 +41,7 @@ std::vector<net::DumpedChain> listing_order(const net::DumpedTable& t) {
 
 // Key of a rule for CounterSnapshot: table, chain, its -S form and which occurrence of that form it is.
 std::string rule_key(const std::string& table, const std::string& chain, const net::DumpedRule& r, int occurrence) {
-    std::string spec = r.decoded ? steps::render_rule(chain, r.rule) : chain + " " + r.raw;
+    std::string spec = r.decoded ? rules::render_rule(chain, r.rule) : chain + " " + r.raw;
     return table + "\n" + spec + "\n" + std::to_string(occurrence);
 }
 
@@ -118,25 +61,10 @@ std::string marked(const std::string& row, uint64_t delta, bool color) {
 
 }  // namespace
 
-std::string count_text(uint64_t n) {
-    if (n <= 99999) return std::to_string(n);
-    const char* units = "KMGT";
-    for (int i = 0; i < 4; ++i) {
-        n = (n + 500) / 1000;
-        if (n <= 9999 || i == 3) return std::to_string(n) + units[i];
-    }
-    return std::to_string(n);
-}
-
 std::string render_row(const net::DumpedRule& r) {
-    std::string s = count_cell(r.counters.packets) + count_cell(r.counters.bytes);
+    std::string s = rules::listing_counters(r.counters.packets, r.counters.bytes);
     if (!r.decoded) return s + "(a rule netlab cannot read: " + r.raw + ")";
-    const net::IptRule& x = r.rule;
-    s += pad(x.target, 9) + " " + " " + pad(proto_number(x.proto), 5) + "-- ";
-    s += " " + pad(x.in_iface.empty() ? "*" : x.in_iface, 6) + " " + pad(x.out_iface.empty() ? "*" : x.out_iface, 6) + " ";
-    s += " " + pad(address_cell(x.src), 19) + " " + " " + pad(address_cell(x.dst), 19) + " ";
-    if (x.goto_chain) s += "[goto] ";
-    return s + matches(x);
+    return s + rules::listing_rule(r.rule);
 }
 
 CounterSnapshot counters_of(const std::vector<net::DumpedTable>& tables) {
@@ -167,7 +95,8 @@ std::string render_listing(const net::DumpedTable& t, const ListingStyle& style)
     auto chains = listing_order(t);
     for (size_t i = 0; i < chains.size(); ++i) {
         const auto& c = chains[i];
-        out += (i ? "\n" : "") + chain_header(c, references_to(t, c.name)) + kColumns;
+        out += (i ? "\n" : "") + rules::listing_chain_header(c.name, c.builtin, c.policy, references_to(t, c.name)) +
+               rules::listing_columns();
         auto keys = chain_keys(t.name, c);
         for (size_t j = 0; j < c.rules.size(); ++j) out += styled_row(c.rules[j], keys[j], style);
     }

@@ -35,11 +35,8 @@ std::string render_listing(const net::DumpedTable& t, const ListingStyle& style 
 std::string render_listings(const std::vector<net::DumpedTable>& dump, const std::vector<std::string>& tables,
                             const ListingStyle& style = {});
 
-// One rule's row, counters included, as iptables prints it.
+// One rule's row, counters included, as iptables prints it (the cells come from rules/listing.h).
 std::string render_row(const net::DumpedRule& r);
-
-// A counter as iptables prints it without -x: "99999", "100K", "12M" (xtables_print_num).
-std::string count_text(uint64_t n);
 
 struct WatchOptions {
     std::vector<std::string> tables = {"nat"};

@@ -2,25 +2,21 @@
 
 #include <cstdio>
 
+#include "rules/ruleset.h"
+
 namespace netlab::views {
 
 namespace {
 
-const net::IptChain* find_chain(const net::IptTable& t, const std::string& name) {
-    for (const auto& c : t.chains)
-        if (c.name == name) return &c;
-    return nullptr;
-}
-
 // A user chain of the table (a jump target), not a verdict or an extension target.
-bool is_user_chain(const net::IptTable& t, const std::string& name) {
-    const auto* c = find_chain(t, name);
+bool is_user_chain(const rules::IptTable& t, const std::string& name) {
+    const auto* c = rules::find_chain(t, name);
     return c && !c->builtin;
 }
 
 // The --to-destination of the first DNAT rule of `chain`, "" when it has none.
-std::string dnat_target(const net::IptTable& t, const std::string& chain) {
-    if (const auto* c = find_chain(t, chain))
+std::string dnat_target(const rules::IptTable& t, const std::string& chain) {
+    if (const auto* c = rules::find_chain(t, chain))
         for (const auto& r : c->rules)
             if (r.target == "DNAT") return r.to_destination;
     return {};
@@ -28,7 +24,7 @@ std::string dnat_target(const net::IptTable& t, const std::string& chain) {
 
 // The rules of a service chain, each a chance of what is left: the first rule with probability p
 // takes p of the new connections, the next one p' of the rest, an unconditional one all the rest.
-std::vector<Endpoint> endpoints_of(const net::IptTable& t, const net::IptChain& svc) {
+std::vector<Endpoint> endpoints_of(const rules::IptTable& t, const rules::IptChain& svc) {
     std::vector<Endpoint> out;
     double left = 1.0;
     for (const auto& r : svc.rules) {
@@ -45,12 +41,12 @@ std::vector<Endpoint> endpoints_of(const net::IptTable& t, const net::IptChain& 
 }
 
 // A rule that matches exactly one destination address and leads to a DNAT or a user chain.
-bool matches_virtual_ip(const net::IptTable& t, const net::IptRule& r) {
+bool matches_virtual_ip(const rules::IptTable& t, const rules::IptRule& r) {
     if (!r.dst.ends_with("/32")) return false;
     return r.target == "DNAT" || is_user_chain(t, r.target);
 }
 
-Service service_of(const net::IptTable& t, const std::string& entry, const net::IptRule& r) {
+Service service_of(const rules::IptTable& t, const std::string& entry, const rules::IptRule& r) {
     Service s;
     s.vip = r.dst.substr(0, r.dst.size() - 3);
     s.port = r.dport.value_or(0);
@@ -60,7 +56,7 @@ Service service_of(const net::IptTable& t, const std::string& entry, const net::
         s.endpoints.push_back(Endpoint{"", r.probability, r.probability.value_or(1.0), r.to_destination});
     } else {
         s.chain = r.target;
-        s.endpoints = endpoints_of(t, *find_chain(t, r.target));
+        s.endpoints = endpoints_of(t, *rules::find_chain(t, r.target));
     }
     return s;
 }
@@ -74,19 +70,18 @@ bool same_service(const Service& a, const Service& b) {
 
 std::string Service::address() const { return port ? vip + ":" + std::to_string(port) : vip; }
 
-std::vector<Service> decode_services(const net::Ruleset& rs) {
+std::vector<Service> decode_services(const rules::Ruleset& rs) {
     std::vector<Service> out;
-    for (const auto& t : rs.tables) {
-        if (t.name != "nat") continue;
-        for (const auto& c : t.chains)
-            for (const auto& r : c.rules) {
-                if (!matches_virtual_ip(t, r)) continue;
-                Service s = service_of(t, c.name, r);
-                bool seen = false;
-                for (const auto& o : out) seen = seen || same_service(o, s);
-                if (!seen) out.push_back(std::move(s));
-            }
-    }
+    const rules::IptTable* t = rules::find_table(rs, "nat");
+    if (!t) return out;
+    for (const auto& c : t->chains)
+        for (const auto& r : c.rules) {
+            if (!matches_virtual_ip(*t, r)) continue;
+            Service s = service_of(*t, c.name, r);
+            bool seen = false;
+            for (const auto& o : out) seen = seen || same_service(o, s);
+            if (!seen) out.push_back(std::move(s));
+        }
     return out;
 }
 

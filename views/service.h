@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "netutil/ruleset.h"
+#include "rules/ruleset.h"
 
 namespace netlab::views {
 
@@ -33,7 +33,7 @@ struct Service {
 };
 
 // Every service in the nat table of `rs`, in chain and rule order; empty when there is none (yet).
-std::vector<Service> decode_services(const net::Ruleset& rs);
+std::vector<Service> decode_services(const rules::Ruleset& rs);
 
 // "0.5", "0.3333": a probability for people, at most 4 significant digits.
 std::string probability_text(double p);

@@ -16,22 +16,25 @@
 #include "base/error.h"
 #include "netutil/netns.h"
 #include "netutil/nft.h"
-#include "steps/iptables.h"
+#include "rules/apply.h"
+#include "rules/command.h"
+#include "rules/render.h"
+#include "rules/words.h"
 #include "tests/integration/support.h"
 
 using netlab::Error;
 using netlab::net::DumpedTable;
-using netlab::net::IptRule;
+using netlab::rules::IptRule;
 using netlab::net::nft_dump;
 using netlab::net::nft_replace;
-using netlab::net::Ruleset;
+using netlab::rules::Ruleset;
 using netlab::net::to_ruleset;
-using netlab::steps::apply_command;
-using netlab::steps::normalized;
-using netlab::steps::parse_iptables;
-using netlab::steps::render_rule;
-using netlab::steps::render_table;
-using netlab::steps::split_words;
+using netlab::rules::apply_command;
+using netlab::rules::normalized;
+using netlab::rules::parse_iptables;
+using netlab::rules::render_rule;
+using netlab::rules::render_table;
+using netlab::rules::split_words;
 using netlab::test::root_fingerprint;
 using netlab::test::ScratchNetns;
 

@@ -27,6 +27,7 @@
 
 using namespace netlab;
 using namespace netlab::net;
+using namespace netlab::rules;
 
 namespace {
 

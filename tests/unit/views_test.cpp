@@ -6,7 +6,9 @@
 #include <sstream>
 
 #include "lab/tutorial.h"
-#include "steps/iptables.h"
+#include "rules/apply.h"
+#include "rules/command.h"
+#include "rules/words.h"
 #include "steps/register.h"
 #include "views/graph.h"
 #include "views/rules_view.h"
@@ -19,7 +21,7 @@ using namespace netlab::views;
 namespace {
 
 // The article's rules after its last step, built from its own command lines.
-net::Ruleset article_rules() {
+rules::Ruleset article_rules() {
     const char* lines[] = {
         "-t filter -A FORWARD -i bridge_home -j ACCEPT",
         "-t filter -A FORWARD -o bridge_home -j ACCEPT",
@@ -36,8 +38,8 @@ net::Ruleset article_rules() {
         "-t nat -A DUSTIN-SEP-HTTP2 -p tcp -m tcp -j DNAT --to-destination 10.0.0.21:8080",
         "-t nat -I DUSTIN-SVC-HTTP 1 -m statistic --mode random --probability 0.5 -j DUSTIN-SEP-HTTP2",
     };
-    net::Ruleset rs;
-    for (const char* l : lines) steps::apply_command(rs, steps::parse_iptables(steps::split_words(l)));
+    rules::Ruleset rs;
+    for (const char* l : lines) rules::apply_command(rs, rules::parse_iptables(rules::split_words(l)));
     return rs;
 }
 
@@ -144,8 +146,8 @@ TEST_CASE("services: the article's final rules give the VIP, its two endpoint ch
 }
 
 TEST_CASE("services: the article's earlier shapes decode too") {
-    net::Ruleset rs;
-    auto apply = [&](const char* l) { steps::apply_command(rs, steps::parse_iptables(steps::split_words(l))); };
+    rules::Ruleset rs;
+    auto apply = [&](const char* l) { rules::apply_command(rs, rules::parse_iptables(rules::split_words(l))); };
     apply("-t nat -N DUSTIN-SERVICES");
     apply("-t nat -A OUTPUT -j DUSTIN-SERVICES");
     CHECK(decode_services(rs).empty());  // step services-chain: nothing matches a virtual IP yet
@@ -172,13 +174,13 @@ TEST_CASE("services: the article's earlier shapes decode too") {
 }
 
 TEST_CASE("services: three backends get 1/3, 1/2 of the rest, and the rest") {
-    net::Ruleset rs;
+    rules::Ruleset rs;
     for (const char* l : {"-t nat -N SVC", "-t nat -N EP1", "-t nat -N EP2", "-t nat -N EP3",
                           "-t nat -A PREROUTING -d 10.96.0.10/32 -p udp --dport 53 -j SVC",
                           "-t nat -A SVC -m statistic --mode random --probability 0.33333333349 -j EP1",
                           "-t nat -A SVC -m statistic --mode random --probability 0.5 -j EP2", "-t nat -A SVC -j EP3",
                           "-t nat -A EP1 -p udp -j DNAT --to-destination 10.0.0.11:53"})
-        steps::apply_command(rs, steps::parse_iptables(steps::split_words(l)));
+        rules::apply_command(rs, rules::parse_iptables(rules::split_words(l)));
     auto s = decode_services(rs);
     REQUIRE(s.size() == 1);
     CHECK(s[0].address() == "10.96.0.10:53");
@@ -325,7 +327,7 @@ TEST_CASE("shape_of: the article's namespaces, the lab host first, and where its
 namespace {
 
 net::DumpedRule dumped(const std::string& spec, uint64_t packets, uint64_t bytes) {
-    auto cmd = steps::parse_iptables(steps::split_words("-t nat " + spec));
+    auto cmd = rules::parse_iptables(rules::split_words("-t nat " + spec));
     return net::DumpedRule{cmd.rule, {packets, bytes}, true, {}};
 }
 
@@ -351,16 +353,6 @@ net::DumpedTable article_nat(uint64_t sep2_packets) {
 }
 
 }  // namespace
-
-TEST_CASE("rules: counters as iptables prints them without -x") {
-    CHECK(count_text(0) == "0");
-    CHECK(count_text(99999) == "99999");
-    CHECK(count_text(100000) == "100K");
-    CHECK(count_text(1234567) == "1235K");
-    CHECK(count_text(9999499) == "9999K");
-    CHECK(count_text(9999500) == "10M");
-    CHECK(count_text(7654321) == "7654K");
-}
 
 TEST_CASE("rules: the article's nat table as `iptables -t nat -L -n -v` lists it") {
     const std::string hdr = " pkts bytes target     prot opt in     out     source               destination         ";

@@ -7,22 +7,28 @@
 #include <vector>
 
 #include "base/error.h"
-#include "steps/iptables.h"
+#include "rules/apply.h"
+#include "rules/command.h"
+#include "rules/render.h"
+#include "rules/serialize.h"
+#include "rules/words.h"
 
 using netlab::Error;
 using netlab::UsageError;
-using netlab::net::IptChain;
-using netlab::net::IptRule;
-using netlab::net::IptTable;
-using netlab::net::Ruleset;
-using netlab::steps::apply_command;
-using netlab::steps::IptCommand;
-using netlab::steps::normalized;
-using netlab::steps::parse_iptables;
-using netlab::steps::render_rule;
-using netlab::steps::render_table;
-using netlab::steps::split_words;
-using netlab::steps::to_command_line;
+using netlab::rules::IptChain;
+using netlab::rules::IptRule;
+using netlab::rules::IptTable;
+using netlab::rules::Ruleset;
+using netlab::rules::apply_command;
+using netlab::rules::IptCommand;
+using netlab::rules::normalized;
+using netlab::rules::parse_iptables;
+using netlab::rules::render_rule;
+using netlab::rules::render_table;
+using netlab::rules::split_words;
+using netlab::rules::serialize_rules;
+using netlab::rules::deserialize_rules;
+using netlab::rules::to_command_line;
 
 namespace {
 
@@ -662,4 +668,32 @@ TEST_CASE("normalized: canonical order, kernel probabilities, empty tables dropp
     REQUIRE(n.tables[0].chains[0].rules.size() == 1);
     CHECK(*n.tables[0].chains[0].rules[0].probability == 715112055.0 / 2147483648.0);
     CHECK(normalized(n) == n);
+}
+
+TEST_CASE("serialize_rules: the journal form lists policies, chains and rules, and reads back") {
+    Ruleset rs;
+    for (size_t i = 0; i < kArticleSteps; ++i) apply(rs, kArticleShort[i]);
+    std::string text = serialize_rules(rs);
+    CHECK(text.find("-t nat -N DUSTIN-SERVICES\n") != std::string::npos);
+    CHECK(text.find("-t filter -P FORWARD ACCEPT\n") != std::string::npos);
+    CHECK(text.find("-t nat -A DUSTIN-SVC-HTTP -m statistic --mode random --probability 0.50000000000 -j DUSTIN-SEP-HTTP2\n") !=
+          std::string::npos);
+    CHECK(normalized(deserialize_rules(text)) == normalized(rs));
+    CHECK(deserialize_rules("").tables.empty());
+}
+
+TEST_CASE("find_table, find_chain, rule_count") {
+    Ruleset rs;
+    for (size_t i = 0; i < kArticleSteps; ++i) apply(rs, kArticleShort[i]);
+    const Ruleset& c = rs;
+    REQUIRE(netlab::rules::find_table(c, "nat") != nullptr);
+    CHECK(netlab::rules::find_table(c, "mangle") == nullptr);
+    IptTable* nat = netlab::rules::find_table(rs, "nat");
+    REQUIRE(nat != nullptr);
+    REQUIRE(netlab::rules::find_chain(*nat, "DUSTIN-SVC-HTTP") != nullptr);
+    CHECK(netlab::rules::find_chain(*nat, "DUSTIN-SVC-HTTP")->rules.size() == 2);
+    CHECK(netlab::rules::find_chain(*nat, "NOPE") == nullptr);
+    // filter: 2 FORWARD rules; nat: POSTROUTING, PREROUTING, OUTPUT, SERVICES, SVC (2), SEP1, SEP2.
+    CHECK(netlab::rules::rule_count(rs) == 10);
+    CHECK(netlab::rules::rule_count(Ruleset{}) == 0);
 }

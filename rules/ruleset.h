@@ -2,12 +2,13 @@
 // in iptables-nft's own layout (so `iptables-nft -S` lists them), and what a dump decodes back into.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace netlab::net {
+namespace netlab::rules {
 
 struct IptRule {
     // Matches; empty / nullopt = absent. Addresses are canonical CIDR ("10.0.0.0/24", "10.100.100.100/32").
@@ -47,4 +48,12 @@ struct Ruleset {
     bool operator==(const Ruleset&) const = default;
 };
 
-}  // namespace netlab::net
+// The table or chain of that name; nullptr when there is none.
+IptTable* find_table(Ruleset& rs, const std::string& name);
+const IptTable* find_table(const Ruleset& rs, const std::string& name);
+IptChain* find_chain(IptTable& t, const std::string& name);
+const IptChain* find_chain(const IptTable& t, const std::string& name);
+// The number of rules in every chain of every table.
+size_t rule_count(const Ruleset& rs);
+
+}  // namespace netlab::rules
