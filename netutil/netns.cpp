@@ -1,4 +1,5 @@
-// Named network namespaces the way iproute2 makes them (shared notes "netlink-facts" section 4).
+// Named network namespaces the way iproute2 makes them (see netns.h): the same files and mounts, so
+// `ip netns` lists, enters and deletes what netlab made.
 #include "netutil/netns.h"
 #include "netutil/nft.h"
 

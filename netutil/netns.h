@@ -1,5 +1,7 @@
 // Named network namespaces, exactly as iproute2 makes them (/run/netns/NAME bind mounts), so that
-// `ip netns exec NAME ...` works on what netlab made. See shared notes "netlink-facts" section 4.
+// `ip netns exec NAME ...` works on what netlab made: an empty file /run/netns/NAME on which the
+// namespace of a thread that unshared CLONE_NEWNET is bind-mounted (/run/netns itself a shared mount,
+// made so on first use), and `ip netns exec` bind-mounts /etc/netns/NAME/* over /etc in its child.
 #pragma once
 
 #include <string>

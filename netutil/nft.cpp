@@ -11,7 +11,6 @@
 
 #include "base/error.h"
 #include "netutil/nft_batch.h"
-#include "netutil/nft_layout.h"
 #include "netutil/nft_socket.h"
 #include "rules/builtin.h"
 

@@ -1,5 +1,8 @@
 // Links through libnl-route-3 (3.7), and the socket every Rtnl call uses (rtnl_impl.h); addresses
-// and routes are in rtnl_addr_route.cpp. Recipes and traps: shared notes "netlink-facts" section 3.
+// and routes are in rtnl_addr_route.cpp. Traps of libnl 3.7 this avoids: Debian's build aborts the
+// process on a change whose family differs from the original's (hairpin needs both AF_BRIDGE); a veth
+// peer is moved by namespace fd, never by pid (a pid means the main thread's namespace); bridge flags
+// read back hold more bits than hairpin, so only that bit is tested.
 // Every libnl object lives in a unique_ptr with its put/free function; errors become netlab::Error
 // here, with the kernel's errno text (and its extended-ack message when it sends one) rather than
 // libnl's generic translation.

@@ -1,6 +1,6 @@
 // Per-namespace sysctls: /proc/sys resolves net.* entries in the network namespace of the calling
 // thread, so every access runs in a dedicated thread that entered the namespace (NetnsGuard).
-// Shared notes "netlink-facts" section 5.
+// Opening the file in that thread is what matters: an fd keeps the namespace it was opened in.
 #include "netutil/sysctl.h"
 
 #include <fcntl.h>
