@@ -135,10 +135,12 @@ void add_quiz_commands(CLI::App& app, CommandTable& table) {
     auto qa = std::make_shared<QuizArgs>();
     auto* quiz = app.add_subcommand("quiz", "self-check questions for STEP (default: every applied step), scored");
     quiz->add_option("step", qa->step, "step id");
-    auto* answers = quiz->add_option("--answers", qa->answers, "the answers in order, without a terminal: 2,1,3 (s skips one)");
+    auto* answers =
+        quiz->add_option("--answers", qa->answers, "the answers in order, without a terminal: 2,1,3 (s skips one)");
     quiz->add_flag("--json", qa->json, "one JSON document: questions, choices, answers, explanations, score");
-    qa->seed_opt = quiz->add_option("--seed", qa->seed, "shuffle the choices from this seed (the same order every time)")
-        ->type_name("N");
+    qa->seed_opt =
+        quiz->add_option("--seed", qa->seed, "shuffle the choices from this seed (the same order every time)")
+            ->type_name("N");
     quiz->add_flag("--scores", qa->scores, "show this lab's recorded scores instead")->excludes(answers);
     quiz->footer(kQuizFooter);
     table.push_back({quiz, [qa](Globals& g) { return run_quiz(g, *qa); }});

@@ -424,8 +424,12 @@ toml::table question_json(const Asked& a, bool answered) {
         choices.push_back(a.choice_shown(static_cast<int>(c)));
         order.push_back(a.tutorial(static_cast<int>(c)));
     }
-    toml::table t{{"step", a.step},          {"question", trim(a.q->text)}, {"choices", std::move(choices)},
-                  {"order", std::move(order)}, {"explain", trim(a.q->explain)}, {"source", a.source},
+    toml::table t{{"step", a.step},
+                  {"question", trim(a.q->text)},
+                  {"choices", std::move(choices)},
+                  {"order", std::move(order)},
+                  {"explain", trim(a.q->explain)},
+                  {"source", a.source},
                   {"live", a.q->live != nullptr}};
     if (!a.skipped()) {
         t.insert("correct", a.shown(a.correct));
@@ -448,8 +452,11 @@ std::string quiz_json(const Quiz& q, const std::string& lab, const std::string& 
                       const std::string& record_error) {
     toml::array questions;
     for (auto& a : q.items) questions.push_back(question_json(a, answered));
-    toml::table doc{{"lab", lab}, {"tutorial", tutorial}, {"questions", std::move(questions)},
-                    {"to_answer", q.to_answer()}, {"shuffled", q.seed.has_value()}};
+    toml::table doc{{"lab", lab},
+                    {"tutorial", tutorial},
+                    {"questions", std::move(questions)},
+                    {"to_answer", q.to_answer()},
+                    {"shuffled", q.seed.has_value()}};
     if (q.seed) doc.insert("seed", static_cast<int64_t>(*q.seed));
     if (answered) {
         doc.insert("score", toml::table{{"right", q.right()},

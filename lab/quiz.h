@@ -10,6 +10,7 @@
 // soon as each step's questions are answered.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -17,7 +18,6 @@
 #include <optional>
 #include <ostream>
 #include <set>
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -80,12 +80,14 @@ struct Asked {
     std::string note;       // why a live question fell back or was skipped
     int given = 0;          // the learner's answer (the tutorial's order), 0 = not answered
     bool passed = false;    // the learner skipped it (typed s): asked, not answered, not right
-    std::vector<int> order; // order[i]: the tutorial's number of the choice shown at i+1 (empty: not shuffled)
+    // order[i]: the tutorial's number of the choice shown at i+1 (empty: not shuffled).
+    std::vector<int> order;
     bool skipped() const { return correct == 0; }
     bool right() const { return correct != 0 && given == correct; }
     bool answered() const { return given != 0 || passed; }  // put to the learner: answered or passed
-    int shown(int tutorial_number) const;  // where a choice (the tutorial's number) is shown, 1-based
-    int tutorial(int shown_number) const;  // which choice (the tutorial's number) is shown at a place
+    // Where a choice (the tutorial's number) is shown, and which choice is shown at a place (1-based).
+    int shown(int tutorial_number) const;
+    int tutorial(int shown_number) const;
     const std::string& choice_shown(int shown_number) const;
 };
 
@@ -94,8 +96,8 @@ struct Quiz {
     std::optional<uint64_t> seed;  // set by shuffle()
     int to_answer() const;  // the questions not skipped
     int right() const;
-    int answered() const;   // answered or passed by the learner
-    int passed() const;     // skipped by the learner
+    int answered() const;  // answered or passed by the learner
+    int passed() const;    // skipped by the learner
 };
 
 // The steps a quiz covers: `step` alone when given (UsageError when unknown or without questions),

@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
-#include <boost/property_tree/json_parser.hpp>
 #include <algorithm>
+#include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -321,9 +321,10 @@ TEST_CASE("the terminal answer source asks again until it gets a choice, s or q,
     auto src = lab::terminal_answers(in, out);
     CHECK(src(q.items[0]) == 3);
     // The prompt says how to skip and quit, on screen, every time.
-    CHECK(out.str() == "Your answer (1-3, s skips, q quits): Type a number from 1 to 3, s to skip or q to quit.\n"
-                       "Your answer (1-3, s skips, q quits): Type a number from 1 to 3, s to skip or q to quit.\n"
-                       "Your answer (1-3, s skips, q quits): ");
+    CHECK(out.str() ==
+          "Your answer (1-3, s skips, q quits): Type a number from 1 to 3, s to skip or q to quit.\n"
+          "Your answer (1-3, s skips, q quits): Type a number from 1 to 3, s to skip or q to quit.\n"
+          "Your answer (1-3, s skips, q quits): ");
     CHECK(src(q.items[0]) == lab::kSkip);
     CHECK(src(q.items[0]) == lab::kQuit);
     CHECK(src(q.items[0]) == lab::kQuit);  // end of input (Ctrl-D): the learner stops
@@ -501,7 +502,7 @@ TEST_CASE("shuffling: a permutation per question, the same for the same seed, th
         auto sorted = a.order;
         std::sort(sorted.begin(), sorted.end());
         CHECK(sorted == std::vector<int>{1, 2, 3, 4});
-        CHECK(a.correct == 3);  // the key stays in the tutorial's numbering...
+        CHECK(a.correct == 3);                             // the key stays in the tutorial's numbering...
         CHECK(a.choice_shown(a.shown(a.correct)) == "y");  // ...and points at the right text wherever it is shown
         for (int i = 1; i <= 4; ++i) CHECK(a.shown(a.tutorial(i)) == i);
         CHECK(q.seed == static_cast<uint64_t>(seed));
@@ -591,7 +592,8 @@ TEST_CASE("s skips a question, q quits, and each step is recorded as soon as its
     // A1 right, A2 skipped, B1 right, C1 wrong, then quit at C2.
     std::vector<int> answers = {1, lab::kSkip, 2, 2, lab::kQuit};
     size_t next = 0;
-    bool finished = lab::ask(q, [&](const lab::Asked&) { return answers.at(next++); }, out, record);
+    bool finished = lab::ask(
+        q, [&](const lab::Asked&) { return answers.at(next++); }, out, record);
     CHECK(!finished);
     CHECK(next == 5);
     CHECK(done == std::vector<std::string>{"a", "b"});  // c was not answered in full
@@ -700,9 +702,10 @@ TEST_CASE("every tutorial: the right answer is the longest choice in at most a t
                 }
             }
         INFO(e.path().filename().string() << ": " << fixed << " static and " << live << " live questions");
-        CHECK_MESSAGE(longest * 3 <= fixed, e.path().filename().string() << ": the right answer is the longest choice in "
-                                                << longest << " of " << fixed << " static questions (at most "
-                                                << fixed / 3 << "):" << which);
+        CHECK_MESSAGE(longest * 3 <= fixed, e.path().filename().string()
+                                                << ": the right answer is the longest choice in " << longest << " of "
+                                                << fixed << " static questions (at most " << fixed / 3
+                                                << "):" << which);
     }
     CHECK(tutorials >= 2);
 }
