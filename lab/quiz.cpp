@@ -1,6 +1,8 @@
 #include "lab/quiz.h"
 
 #include <algorithm>
+#include <numeric>
+#include <random>
 #include <sstream>
 
 #include "base/did_you_mean.h"
@@ -139,6 +141,27 @@ int Quiz::right() const {
     return static_cast<int>(std::count_if(items.begin(), items.end(), [](const Asked& a) { return a.right(); }));
 }
 
+int Quiz::answered() const {
+    return static_cast<int>(std::count_if(items.begin(), items.end(), [](const Asked& a) { return a.answered(); }));
+}
+
+int Quiz::passed() const {
+    return static_cast<int>(std::count_if(items.begin(), items.end(), [](const Asked& a) { return a.passed; }));
+}
+
+int Asked::shown(int tutorial_number) const {
+    if (order.empty()) return tutorial_number;
+    auto it = std::find(order.begin(), order.end(), tutorial_number);
+    return it == order.end() ? 0 : static_cast<int>(it - order.begin()) + 1;
+}
+
+int Asked::tutorial(int shown_number) const {
+    if (order.empty() || shown_number < 1 || shown_number > static_cast<int>(order.size())) return shown_number;
+    return order[shown_number - 1];
+}
+
+const std::string& Asked::choice_shown(int shown_number) const { return q->choices.at(tutorial(shown_number) - 1); }
+
 std::vector<const Step*> quiz_steps(const Tutorial& t, const std::string& step,
                                     const std::vector<std::string>& applied) {
     if (!step.empty()) {
@@ -204,6 +227,24 @@ Quiz prepare(const std::vector<const Step*>& steps, const std::set<std::string>&
     return quiz;
 }
 
+// ---- shuffling ----------------------------------------------------------------------------------
+
+void shuffle(Quiz& q, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    for (auto& a : q.items) {
+        a.order.resize(a.q->choices.size());
+        std::iota(a.order.begin(), a.order.end(), 1);
+        // Fisher-Yates; the modulo's bias (below 2^-59 for 9 choices) does not matter here.
+        for (size_t i = a.order.size() - 1; i > 0; --i) std::swap(a.order[i], a.order[rng() % (i + 1)]);
+    }
+    q.seed = seed;
+}
+
+uint64_t random_seed() {
+    std::random_device rd;
+    return rd();  // 32 bits: plenty for a quiz, and short to type back as --seed
+}
+
 // ---- answers ------------------------------------------------------------------------------------
 
 namespace {
@@ -227,13 +268,16 @@ std::vector<int> parse_answers(const std::string& text) {
     std::stringstream in(text);
     std::string part;
     while (std::getline(in, part, ',')) {
-        int n = choice_number(trim(part));
-        if (n < 1)
-            throw UsageError("bad --answers '" + text + "': expected choice numbers separated by commas, e.g. 2,1,3");
+        std::string p = trim(part);
+        int n = p == "s" ? kSkip : choice_number(p);
+        if (n == 0)
+            throw UsageError("bad --answers '" + text +
+                             "': expected choice numbers (or s to skip one) separated by commas, e.g. 2,s,3");
         out.push_back(n);
     }
     if (out.empty() || text.back() == ',')
-        throw UsageError("bad --answers '" + text + "': expected choice numbers separated by commas, e.g. 2,1,3");
+        throw UsageError("bad --answers '" + text +
+                         "': expected choice numbers (or s to skip one) separated by commas, e.g. 2,s,3");
     return out;
 }
 
@@ -264,49 +308,83 @@ void print_indented(std::ostream& out, const std::string& text) {
 
 void print_question(std::ostream& out, const Asked& a, int number, int total) {
     out << "Question " << number << "/" << total << " (step " << a.step << "): " << trim(a.q->text) << "\n";
-    for (size_t c = 0; c < a.q->choices.size(); ++c) out << "  " << c + 1 << ") " << a.q->choices[c] << "\n";
+    for (size_t c = 1; c <= a.q->choices.size(); ++c) out << "  " << c << ") " << a.choice_shown(c) << "\n";
 }
 
 void print_verdict(std::ostream& out, const Asked& a) {
+    if (a.passed) {
+        out << "Skipped (not counted as right; `netlab quiz " << a.step << "` asks it again).\n";
+        return;
+    }
     if (a.right())
         out << "Right.\n";
     else
-        out << "Wrong: the answer is " << a.correct << ") " << a.q->choices[a.correct - 1] << ".\n";
+        out << "Wrong: the answer is " << a.shown(a.correct) << ") " << a.q->choices[a.correct - 1] << ".\n";
     if (a.source == "lab") out << "  (checked against the lab: it reported " << a.observed << ")\n";
     if (a.source == "fallback") out << "  (the tutorial's answer, not the lab's: " << a.note << ")\n";
     print_indented(out, a.q->explain);
-    out << "\n";
 }
 
 }  // namespace
 
-void ask(Quiz& q, const AnswerSource& answer, std::ostream& out) {
+bool ask(Quiz& q, const AnswerSource& answer, std::ostream& out, const StepDone& step_done) {
     int total = q.to_answer(), number = 0;
-    for (auto& a : q.items) {
-        if (a.skipped()) {
-            out << "Skipped (step " << a.step << "): " << trim(a.q->text) << "\n  " << a.note << "\n\n";
-            continue;
+    bool first = true;
+    auto separate = [&] {  // a blank line between questions
+        if (!first) out << "\n";
+        first = false;
+    };
+    for (size_t i = 0; i < q.items.size();) {
+        // One step's questions, then its score can be recorded.
+        size_t end = i;
+        while (end < q.items.size() && q.items[end].step == q.items[i].step) ++end;
+        bool any = false;
+        for (; i < end; ++i) {
+            Asked& a = q.items[i];
+            separate();
+            if (a.skipped()) {
+                out << "Not asked (step " << a.step << "): " << trim(a.q->text) << "\n  " << a.note << "\n";
+                continue;
+            }
+            print_question(out, a, ++number, total);
+            int c = answer(a);
+            if (c == kQuit) {
+                out << "\nQuit after " << q.answered() << " of " << total << " question(s): " << q.right()
+                    << " right.\n";
+                return false;
+            }
+            if (c == kSkip)
+                a.passed = true;
+            else
+                a.given = a.tutorial(c);
+            print_verdict(out, a);
+            any = true;
         }
-        print_question(out, a, ++number, total);
-        a.given = answer(a);
-        print_verdict(out, a);
+        if (any && step_done) step_done(q.items[end - 1].step);
     }
-    out << "Score: " << q.right() << "/" << total << "\n";
+    separate();
+    out << "Score: " << q.right() << "/" << total;
+    if (q.passed()) out << " (" << q.passed() << " skipped)";
+    out << "\n";
+    return true;
 }
 
 AnswerSource terminal_answers(std::istream& in, std::ostream& out) {
     return [&in, &out](const Asked& a) {
         int n = static_cast<int>(a.q->choices.size());
         for (;;) {
-            out << "Your answer (1-" << n << "): " << std::flush;
+            out << "Your answer (1-" << n << ", s skips, q quits): " << std::flush;
             std::string line;
             if (!std::getline(in, line)) {
                 out << "\n";
-                throw Error("quiz stopped before the end: no score recorded");
+                return kQuit;  // end of input (Ctrl-D): the learner stops
             }
-            int c = choice_number(trim(line));
+            std::string t = trim(line);
+            if (t == "q" || t == "Q") return kQuit;
+            if (t == "s" || t == "S") return kSkip;
+            int c = choice_number(t);
             if (c >= 1 && c <= n) return c;
-            out << "Type a number from 1 to " << n << ".\n";
+            out << "Type a number from 1 to " << n << ", s to skip or q to quit.\n";
         }
     };
 }
@@ -316,7 +394,10 @@ AnswerSource given_answers(std::vector<int> answers, std::ostream& out) {
     return [answers = std::move(answers), next, &out](const Asked&) {
         if (*next >= answers.size()) throw UsageError("--answers: more questions than answers");
         int c = answers[(*next)++];
-        out << "Your answer: " << c << "\n";
+        if (c == kSkip)
+            out << "Your answer: s\n";
+        else
+            out << "Your answer: " << c << "\n";
         return c;
     };
 }
@@ -331,17 +412,36 @@ std::string to_json(const toml::table& t) {
     return o.str();
 }
 
+std::string outcome(const Asked& a) {
+    if (a.passed) return "skipped";
+    if (a.given == 0) return "not asked";  // the learner quit before it
+    return a.right() ? "right" : "wrong";
+}
+
 toml::table question_json(const Asked& a, bool answered) {
-    toml::array choices;
-    for (auto& c : a.q->choices) choices.push_back(c);
-    toml::table t{{"step", a.step},          {"question", trim(a.q->text)}, {"choices", std::move(choices)},
-                  {"explain", trim(a.q->explain)}, {"source", a.source}, {"live", a.q->live != nullptr}};
-    if (!a.skipped()) t.insert("correct", a.correct);
+    toml::array choices, order;
+    for (size_t c = 1; c <= a.q->choices.size(); ++c) {
+        choices.push_back(a.choice_shown(static_cast<int>(c)));
+        order.push_back(a.tutorial(static_cast<int>(c)));
+    }
+    toml::table t{{"step", a.step},
+                  {"question", trim(a.q->text)},
+                  {"choices", std::move(choices)},
+                  {"order", std::move(order)},
+                  {"explain", trim(a.q->explain)},
+                  {"source", a.source},
+                  {"live", a.q->live != nullptr}};
+    if (!a.skipped()) {
+        t.insert("correct", a.shown(a.correct));
+        t.insert("correct_original", a.correct);
+    }
     if (!a.observed.empty()) t.insert("observed", a.observed);
     if (!a.note.empty()) t.insert("note", a.note);
     if (answered && !a.skipped()) {
-        t.insert("given", a.given);
+        t.insert("given", a.given ? a.shown(a.given) : 0);
+        t.insert("given_original", a.given);
         t.insert("right", a.right());
+        t.insert("outcome", outcome(a));
     }
     return t;
 }
@@ -352,10 +452,19 @@ std::string quiz_json(const Quiz& q, const std::string& lab, const std::string& 
                       const std::string& record_error) {
     toml::array questions;
     for (auto& a : q.items) questions.push_back(question_json(a, answered));
-    toml::table doc{{"lab", lab}, {"tutorial", tutorial}, {"questions", std::move(questions)},
-                    {"to_answer", q.to_answer()}};
+    toml::table doc{{"lab", lab},
+                    {"tutorial", tutorial},
+                    {"questions", std::move(questions)},
+                    {"to_answer", q.to_answer()},
+                    {"shuffled", q.seed.has_value()}};
+    if (q.seed) doc.insert("seed", static_cast<int64_t>(*q.seed));
     if (answered) {
-        doc.insert("score", toml::table{{"right", q.right()}, {"of", q.to_answer()}});
+        doc.insert("score", toml::table{{"right", q.right()},
+                                        {"of", q.to_answer()},
+                                        {"answered", q.answered() - q.passed()},
+                                        {"skipped", q.passed()}});
+        doc.insert("finished", std::all_of(q.items.begin(), q.items.end(),
+                                           [](const Asked& a) { return a.skipped() || a.answered(); }));
         doc.insert("recorded", record_error.empty());
         if (!record_error.empty()) doc.insert("record_error", record_error);
     }
@@ -374,6 +483,9 @@ const std::map<std::string, int StepScore::*> kScoreFields = {
 toml::table score_table(const StepScore& s) {
     toml::table t;
     for (auto& [k, m] : kScoreFields) t.insert(k, s.*m);
+    toml::array given;
+    for (int g : s.last_given) given.push_back(g);
+    t.insert("last_given", std::move(given));
     return t;
 }
 
@@ -404,13 +516,18 @@ Scores::Scores(fs::path file) : file_(std::move(file)) {
             if (!t) continue;
             StepScore& s = by_tutorial_[std::string(tut.str())][std::string(step.str())];
             for (auto& [k, m] : kScoreFields) s.*m = static_cast<int>((*t)[k].value_or(int64_t{0}));
+            if (auto* given = (*t)["last_given"].as_array())
+                for (auto& g : *given) s.last_given.push_back(static_cast<int>(g.value_or(int64_t{0})));
         }
     }
 }
 
-void Scores::record(const std::string& tutorial, const Quiz& q) {
+void Scores::record(const std::string& tutorial, const Quiz& q, const std::string& only) {
     std::map<std::string, std::pair<int, int>> per_step;  // right, of
+    std::map<std::string, std::vector<int>> given;        // per question of the step, the tutorial's numbers
     for (auto& a : q.items) {
+        if (!only.empty() && a.step != only) continue;
+        given[a.step].push_back(a.given);
         if (a.skipped()) continue;
         auto& [right, of] = per_step[a.step];
         right += a.right();
@@ -418,6 +535,7 @@ void Scores::record(const std::string& tutorial, const Quiz& q) {
     }
     for (auto& [step, ro] : per_step) {
         StepScore& s = by_tutorial_[tutorial][step];
+        s.last_given = given[step];
         if (better(ro.first, ro.second, s)) {
             s.best_right = ro.first;
             s.best_of = ro.second;

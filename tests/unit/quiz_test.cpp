@@ -1,12 +1,17 @@
 // Quizzes: loading and validation of [[step.quiz]], choosing and resolving questions (with a fake
-// live answer kind), --answers, asking, the JSON document, and the recorded scores.
+// live answer kind), --answers, shuffling, asking (skip, quit, a step recorded once answered), the
+// JSON document, the recorded scores, and the tutorials' own questions (no longest-choice giveaway).
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "base/error.h"
@@ -273,13 +278,15 @@ TEST_CASE("--answers parsing and checking") {
     CHECK(lab::parse_answers("2,1,3") == std::vector<int>{2, 1, 3});
     CHECK(lab::parse_answers(" 4 , 1") == std::vector<int>{4, 1});
     CHECK(lab::parse_answers("9") == std::vector<int>{9});
-    for (const char* bad : {"", ",", "2,", ",2", "2,,1", "a", "0", "-1", "1.5", "2 1", "100"})
+    CHECK(lab::parse_answers("2, s,1") == std::vector<int>{2, lab::kSkip, 1});  // s skips one
+    for (const char* bad : {"", ",", "2,", ",2", "2,,1", "a", "0", "-1", "1.5", "2 1", "100", "q", "ss", "S"})
         CHECK_THROWS_AS_MESSAGE(lab::parse_answers(bad), UsageError, bad);
 
     TempDir d;
     auto t = load(d, kThreeSteps);
     auto q = lab::prepare(lab::quiz_steps(t, "", {}), {}, lab::LabNames{});  // 2 questions: 3 and 2 choices
     CHECK_NOTHROW(lab::check_answers(q, {3, 2}));
+    CHECK_NOTHROW(lab::check_answers(q, {lab::kSkip, 2}));
     CHECK_THROWS_WITH_AS(lab::check_answers(q, {1}), "--answers gives 1 answer(s) for 2 question(s)", UsageError);
     CHECK_THROWS_AS(lab::check_answers(q, {1, 2, 1}), UsageError);
     CHECK_THROWS_WITH_AS(lab::check_answers(q, {1, 3}),
@@ -305,17 +312,22 @@ TEST_CASE("asking scores the answers and explains each") {
     CHECK(s.rfind("Score: 1/2\n") == s.size() - 11);
 }
 
-TEST_CASE("the terminal answer source asks again until it gets a choice, and stops at end of input") {
+TEST_CASE("the terminal answer source asks again until it gets a choice, s or q, and quits at end of input") {
     TempDir d;
     auto t = load(d, kThreeSteps);
     auto q = lab::prepare(lab::quiz_steps(t, "a", {}), {}, lab::LabNames{});
-    std::istringstream in("x\n4\n 3 \n");
+    std::istringstream in("x\n4\n 3 \ns\n Q \n");
     std::ostringstream out;
     auto src = lab::terminal_answers(in, out);
     CHECK(src(q.items[0]) == 3);
-    CHECK(out.str() == "Your answer (1-3): Type a number from 1 to 3.\nYour answer (1-3): Type a number from 1 to 3.\n"
-                       "Your answer (1-3): ");
-    CHECK_THROWS_AS(src(q.items[0]), Error);  // end of input
+    // The prompt says how to skip and quit, on screen, every time.
+    CHECK(out.str() ==
+          "Your answer (1-3, s skips, q quits): Type a number from 1 to 3, s to skip or q to quit.\n"
+          "Your answer (1-3, s skips, q quits): Type a number from 1 to 3, s to skip or q to quit.\n"
+          "Your answer (1-3, s skips, q quits): ");
+    CHECK(src(q.items[0]) == lab::kSkip);
+    CHECK(src(q.items[0]) == lab::kQuit);
+    CHECK(src(q.items[0]) == lab::kQuit);  // end of input (Ctrl-D): the learner stops
 }
 
 TEST_CASE("the JSON document has the questions, the answers and the score") {
@@ -424,4 +436,314 @@ TEST_CASE("the best attempt is the highest fraction, then the most questions") {
     CHECK((s.best_right == 2 && s.best_of == 4 && s.last_right == 1 && s.last_of == 3));
     s = attempt(1, 1);  // better
     CHECK((s.best_right == 1 && s.best_of == 1 && s.attempts == 4));
+}
+
+// ---- shuffling, skipping, quitting, per-step recording (issue 10, item 8) ----------------------
+
+namespace {
+
+// Step a: one question with four choices, the right one third ("y"). Step b: two questions.
+// Step c: two questions.
+const std::string kShuffle =
+    kStepA + question("question = \"Four?\"\nchoices = [\"w\", \"x\", \"y\", \"z\"]\nanswer = 3\nexplain = \"e\"\n");
+
+const std::string kFiveQuestions =
+    kStepA + question("question = \"A1?\"\nchoices = [\"a\", \"b\"]\nanswer = 1\nexplain = \"e1\"\n") +
+    question("question = \"A2?\"\nchoices = [\"a\", \"b\", \"c\"]\nanswer = 3\nexplain = \"e2\"\n") +
+    "[[step]]\nid = \"b\"\ntitle = \"B\"\n[[step.action]]\nkind = \"nop\"\n" +
+    question("question = \"B1?\"\nchoices = [\"a\", \"b\"]\nanswer = 2\nexplain = \"e3\"\n") +
+    "[[step]]\nid = \"c\"\ntitle = \"C\"\n[[step.action]]\nkind = \"nop\"\n" +
+    question("question = \"C1?\"\nchoices = [\"a\", \"b\"]\nanswer = 1\nexplain = \"e4\"\n") +
+    question("question = \"C2?\"\nchoices = [\"a\", \"b\"]\nanswer = 1\nexplain = \"e5\"\n");
+
+std::vector<int> json_ints(const pt::ptree& arr) {
+    std::vector<int> out;
+    for (auto& [k, v] : arr) out.push_back(std::stoi(v.data()));
+    return out;
+}
+
+std::vector<std::string> json_strings(const pt::ptree& arr) {
+    std::vector<std::string> out;
+    for (auto& [k, v] : arr) out.push_back(v.data());
+    return out;
+}
+
+// Length in characters (UTF-8 code points), as a reader sees it.
+size_t chars(const std::string& s) {
+    return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+// True when the right choice is at least as long as every other one (a tie counts: a learner
+// picking the longest could pick it).
+bool right_is_longest(const lab::Question& q) {
+    size_t right = chars(q.choices.at(q.answer - 1));
+    return std::all_of(q.choices.begin(), q.choices.end(), [&](const std::string& c) { return chars(c) <= right; });
+}
+
+}  // namespace
+
+TEST_CASE("shuffling: a permutation per question, the same for the same seed, the answer key follows") {
+    TempDir d;
+    auto t = load(d, kShuffle);
+    const auto base = lab::prepare(lab::quiz_steps(t, "a", {}), {}, lab::LabNames{});
+    CHECK(!base.seed);
+    CHECK(base.items[0].order.empty());  // not shuffled: shown as the tutorial lists them
+    CHECK(base.items[0].shown(3) == 3);
+    CHECK(base.items[0].tutorial(2) == 2);
+
+    std::map<int, int> right_at;  // shown position of the right choice -> how many seeds put it there
+    std::set<std::vector<int>> orders;
+    const int kSeeds = 400;
+    for (int seed = 0; seed < kSeeds; ++seed) {
+        auto q = base;
+        lab::shuffle(q, static_cast<uint64_t>(seed));
+        const auto& a = q.items[0];
+        REQUIRE(a.order.size() == 4);
+        auto sorted = a.order;
+        std::sort(sorted.begin(), sorted.end());
+        CHECK(sorted == std::vector<int>{1, 2, 3, 4});
+        CHECK(a.correct == 3);                             // the key stays in the tutorial's numbering...
+        CHECK(a.choice_shown(a.shown(a.correct)) == "y");  // ...and points at the right text wherever it is shown
+        for (int i = 1; i <= 4; ++i) CHECK(a.shown(a.tutorial(i)) == i);
+        CHECK(q.seed == static_cast<uint64_t>(seed));
+        ++right_at[a.shown(a.correct)];
+        orders.insert(a.order);
+    }
+    // Each position about 100 times in 400 (binomial, sd 8.7): below 60 would be a biased shuffle.
+    for (int pos = 1; pos <= 4; ++pos) CHECK_MESSAGE(right_at[pos] >= 60, "position " << pos << ": " << right_at[pos]);
+    CHECK(orders.size() == 24);  // every order of four choices comes up
+
+    auto a = base, b = base, c = base;
+    lab::shuffle(a, 7);
+    lab::shuffle(b, 7);
+    CHECK(a.items[0].order == b.items[0].order);  // the same seed, the same order
+    int differ = 0;
+    for (uint64_t s = 8; s < 18; ++s) {
+        c = base;
+        lab::shuffle(c, s);
+        differ += c.items[0].order != a.items[0].order;
+    }
+    CHECK(differ >= 5);  // other seeds, other orders (1 chance in 24 each to coincide)
+}
+
+TEST_CASE("a shuffled question is shown, answered and scored in the shown order; JSON says both orders") {
+    TempDir d;
+    auto t = load(d, kShuffle);
+    auto q = lab::prepare(lab::quiz_steps(t, "a", {}), {}, lab::LabNames{});
+    lab::shuffle(q, 11);
+    const auto& a = q.items[0];
+    const int right_at = a.shown(3), wrong_at = right_at == 1 ? 2 : 1;
+    std::string listed;
+    for (int i = 1; i <= 4; ++i) listed += "  " + std::to_string(i) + ") " + a.choice_shown(i) + "\n";
+
+    std::ostringstream out;
+    lab::ask(q, lab::given_answers({wrong_at}, out), out);
+    CHECK(out.str().find("Question 1/1 (step a): Four?\n" + listed) != std::string::npos);
+    CHECK(out.str().find("Wrong: the answer is " + std::to_string(right_at) + ") y.\n") != std::string::npos);
+    CHECK(a.given == a.tutorial(wrong_at));  // recorded as the tutorial numbers it
+    CHECK(!a.right());
+
+    auto j = parse_json(lab::quiz_json(q, "default", "quiz", true));
+    CHECK(j.get<bool>("shuffled"));
+    CHECK(j.get<int>("seed") == 11);
+    const auto& jq = j.get_child("questions").begin()->second;
+    std::vector<std::string> shown_choices;
+    for (int i = 1; i <= 4; ++i) shown_choices.push_back(a.choice_shown(i));
+    CHECK(json_strings(jq.get_child("choices")) == shown_choices);
+    CHECK(json_ints(jq.get_child("order")) == a.order);
+    CHECK(jq.get<int>("correct") == right_at);
+    CHECK(jq.get<int>("correct_original") == 3);
+    CHECK(jq.get<int>("given") == wrong_at);
+    CHECK(jq.get<int>("given_original") == a.tutorial(wrong_at));
+    CHECK(jq.get<std::string>("outcome") == "wrong");
+
+    auto right = lab::prepare(lab::quiz_steps(t, "a", {}), {}, lab::LabNames{});
+    lab::shuffle(right, 11);
+    std::ostringstream sink;
+    lab::ask(right, lab::given_answers({right_at}, sink), sink);
+    CHECK(right.items[0].right());
+    CHECK(right.items[0].given == 3);
+
+    auto plain = lab::prepare(lab::quiz_steps(t, "a", {}), {}, lab::LabNames{});  // not shuffled
+    auto pj = parse_json(lab::quiz_json(plain, "default", "quiz", false));
+    CHECK(!pj.get<bool>("shuffled"));
+    CHECK(pj.count("seed") == 0);
+    CHECK(json_ints(pj.get_child("questions").begin()->second.get_child("order")) == std::vector<int>{1, 2, 3, 4});
+    CHECK(json_strings(pj.get_child("questions").begin()->second.get_child("choices")) ==
+          std::vector<std::string>{"w", "x", "y", "z"});
+}
+
+TEST_CASE("s skips a question, q quits, and each step is recorded as soon as its questions are answered") {
+    TempDir d;
+    auto t = load(d, kFiveQuestions);
+    auto q = lab::prepare(lab::quiz_steps(t, "", {}), {}, lab::LabNames{});
+    REQUIRE(q.to_answer() == 5);
+    fs::path file = d.path / "lab" / "quiz.toml";
+    std::ostringstream out;
+    std::vector<std::string> done;
+    std::vector<std::string> printed_when_done;  // the output so far when a step was reported done
+    auto record = [&](const std::string& step) {
+        done.push_back(step);
+        printed_when_done.push_back(out.str());
+        lab::Scores s(file);  // what the CLI does: load, add this step, save
+        s.record("quiz", q, step);
+        s.save();
+    };
+    // A1 right, A2 skipped, B1 right, C1 wrong, then quit at C2.
+    std::vector<int> answers = {1, lab::kSkip, 2, 2, lab::kQuit};
+    size_t next = 0;
+    bool finished = lab::ask(
+        q, [&](const lab::Asked&) { return answers.at(next++); }, out, record);
+    CHECK(!finished);
+    CHECK(next == 5);
+    CHECK(done == std::vector<std::string>{"a", "b"});  // c was not answered in full
+    REQUIRE(printed_when_done.size() == 2);
+    CHECK(printed_when_done[0].find("Question 3/5") == std::string::npos);  // a recorded before B1 was asked
+    CHECK(printed_when_done[1].find("Question 4/5") == std::string::npos);
+    CHECK(q.items[1].passed);
+    CHECK(q.items[1].given == 0);
+    CHECK(!q.items[1].right());
+    CHECK(q.answered() == 4);
+    CHECK(q.passed() == 1);
+    CHECK(!q.items[4].answered());
+
+    std::string s = out.str();
+    // A skipped question does not give its answer away (it can be asked again).
+    auto a2 = s.find("Question 2/5"), b1 = s.find("Question 3/5");
+    REQUIRE(a2 != std::string::npos);
+    REQUIRE(b1 != std::string::npos);
+    CHECK(s.substr(a2, b1 - a2).find("Skipped (not counted as right; `netlab quiz a` asks it again).\n") !=
+          std::string::npos);
+    CHECK(s.substr(a2, b1 - a2).find("the answer is") == std::string::npos);
+    CHECK(s.substr(a2, b1 - a2).find("e2") == std::string::npos);
+    CHECK(s.find("\nQuit after 4 of 5 question(s): 2 right.\n") != std::string::npos);
+    CHECK(s.find("Score:") == std::string::npos);
+    // A blank line between questions: every question after the first starts after an empty line.
+    for (size_t pos = s.find("Question ", 1); pos != std::string::npos; pos = s.find("Question ", pos + 1))
+        CHECK_MESSAGE(s.compare(pos - 2, 2, "\n\n") == 0, s.substr(0, pos));
+
+    lab::Scores scores(file);
+    const auto& got = scores.of("quiz");
+    REQUIRE(got.count("a") == 1);
+    CHECK(got.at("a").last_right == 1);
+    CHECK(got.at("a").last_of == 2);  // a skipped question counts as asked, not right
+    CHECK(got.at("a").last_given == std::vector<int>{1, 0});
+    CHECK(got.at("b").last_right == 1);
+    CHECK(got.at("b").last_given == std::vector<int>{2});
+    CHECK(got.count("c") == 0);  // quit half-way through c: nothing of c recorded
+
+    // Answered to the end: the score line says how many were skipped.
+    auto q2 = lab::prepare(lab::quiz_steps(t, "", {}), {}, lab::LabNames{});
+    std::ostringstream out2;
+    CHECK(lab::ask(q2, lab::given_answers({1, lab::kSkip, 2, 1, 1}, out2), out2));
+    CHECK(out2.str().find("Your answer: s\n") != std::string::npos);
+    const std::string tail = "\nScore: 4/5 (1 skipped)\n";
+    REQUIRE(out2.str().size() >= tail.size());
+    CHECK(out2.str().substr(out2.str().size() - tail.size()) == tail);
+    auto j = parse_json(lab::quiz_json(q2, "default", "quiz", true));
+    CHECK(j.get<int>("score.skipped") == 1);
+    CHECK(j.get<bool>("finished"));
+    CHECK(j.get_child("questions").size() == 5);
+    auto jq = j.get_child("questions").begin();
+    ++jq;
+    CHECK(jq->second.get<std::string>("outcome") == "skipped");
+    CHECK(jq->second.get<int>("given") == 0);
+    auto jquit = parse_json(lab::quiz_json(q, "default", "quiz", true));
+    CHECK(!jquit.get<bool>("finished"));
+    CHECK(jquit.get_child("questions").back().second.get<std::string>("outcome") == "not asked");
+}
+
+TEST_CASE("scores keep the choices picked in the tutorial's numbering, whatever the shuffle showed") {
+    TempDir d;
+    auto t = load(d, kShuffle);
+    fs::path file = d.path / "quiz.toml";
+    for (uint64_t seed : {1, 2, 3}) {
+        auto q = lab::prepare(lab::quiz_steps(t, "a", {}), {}, lab::LabNames{});
+        lab::shuffle(q, seed);
+        int x_at = q.items[0].shown(2);  // the learner picks "x" wherever it is shown
+        std::ostringstream sink;
+        lab::ask(q, lab::given_answers({x_at}, sink), sink);
+        lab::Scores s(file);
+        s.record("quiz", q);
+        s.save();
+        CHECK(lab::Scores(file).of("quiz").at("a").last_given == std::vector<int>{2});
+    }
+    auto written = toml::parse_file(file.string());
+    CHECK(written["quiz"]["a"]["last_given"][0].value_or(-1) == 2);
+    CHECK(written["quiz"]["a"]["attempts"].value_or(-1) == 3);
+}
+
+// The issue: in the article, always picking the longest choice scored 88%. A tutorial may have the
+// right answer as its longest choice in at most a third of its static questions. Live questions
+// (their right choice is what the running lab reports) are counted separately and not held to
+// this: their choices are short addresses or names, and which is right depends on the lab.
+TEST_CASE("every tutorial: the right answer is the longest choice in at most a third of its static questions") {
+    const char* dir = std::getenv("NETLAB_TUTORIALS");
+    REQUIRE_MESSAGE(dir != nullptr, "run through `meson test`, which sets NETLAB_TUTORIALS to tutorials/");
+    lab::Registry reg;
+    steps::register_all(reg);
+    int tutorials = 0;
+    for (auto& e : fs::directory_iterator(dir)) {
+        if (e.path().extension() != ".toml") continue;
+        auto t = lab::load_tutorial(e.path(), reg);
+        ++tutorials;
+        int fixed = 0, longest = 0, live = 0;
+        std::string which;
+        for (auto& s : t.steps)
+            for (auto& q : s.quiz) {
+                if (q.live) {
+                    ++live;  // counted apart: the lab, not the file, says which choice is right
+                    continue;
+                }
+                ++fixed;
+                if (right_is_longest(q)) {
+                    ++longest;
+                    which += "\n  " + q.where;
+                }
+            }
+        INFO(e.path().filename().string() << ": " << fixed << " static and " << live << " live questions");
+        CHECK_MESSAGE(longest * 3 <= fixed, e.path().filename().string()
+                                                << ": the right answer is the longest choice in " << longest << " of "
+                                                << fixed << " static questions (at most " << fixed / 3
+                                                << "):" << which);
+    }
+    CHECK(tutorials >= 2);
+}
+
+TEST_CASE("the longest-choice measure counts ties and characters, not bytes") {
+    lab::Question q{"q", {"aaaa", "bb", "cccc"}, 1, "e", nullptr, "f:1"};
+    CHECK(right_is_longest(q));  // a tie: picking the longest could pick it
+    q.answer = 2;
+    CHECK(!right_is_longest(q));
+    lab::Question u{"q", {"1/2 → 1/4", "abcdefghij"}, 1, "e", nullptr, "f:1"};  // 9 characters, 11 bytes
+    CHECK(!right_is_longest(u));
+}
+
+TEST_CASE("three-backends has questions for every step: 1/3 then 1/2, why that is even, the misconception") {
+    lab::Registry reg;
+    steps::register_all(reg);
+    auto t = lab::load_tutorial(lab::find_tutorial("three-backends", ""), reg);
+    int live = 0;
+    std::map<std::string, std::string> right_of;  // question text -> the right choice
+    for (auto& s : t.steps) {
+        CHECK_MESSAGE(!s.quiz.empty(), "step " << s.id << " has no quiz question");
+        for (auto& q : s.quiz) {
+            if (q.live) ++live;
+            REQUIRE_MESSAGE(q.answer >= 1, q.where);  // live ones keep a fallback too
+            right_of[q.text] = q.choices[q.answer - 1];
+        }
+    }
+    CHECK(live >= 2);
+    auto right = [&](const std::string& part) {
+        for (auto& [text, choice] : right_of)
+            if (text.find(part) != std::string::npos) return choice;
+        return std::string("(no question about '" + part + "')");
+    };
+    // The probabilities kube-proxy writes, 1/3 then 1/2 (kube-proxy's own text, ten decimals).
+    CHECK(right("Which probabilities does kube-proxy write") == "0.3333333333, then 0.5000000000, then no probability");
+    CHECK(right("give every backend exactly a third").find("half of that is 1/3") != std::string::npos);
+    // The misconception: 0.5 everywhere.
+    CHECK(right("Every rule at --probability 0.5").find("1/2, 1/4, 1/8") != std::string::npos);
+    CHECK(right("Every rule at --probability 0.5").find("no rule matches") != std::string::npos);
+    CHECK(right("no rule of the service chain matches").find("no reply") != std::string::npos);
 }
