@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "base/error.h"
+#include "lab/inventory.h"
 #include "netutil/nft.h"
 #include "views/graph.h"
 #include "views/rules_view.h"
@@ -35,7 +36,7 @@ int graph(Globals& g, const GraphArgs& a) {
     need_root("graph");
     auto names = g.names();
     resolve_ns(names, "");  // the lab host, or a clear "the lab is not built"
-    views::Topology topo = views::read_topology(names, views::shape_of(g.tut(), names));
+    views::Topology topo = views::read_topology(names, lab::inventory_of(g.tut(), names));
     const std::string text = format == "dot" ? views::render_dot(topo) : views::render_text(topo);
     if (a.output.empty()) {
         std::cout << text;

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "lab/inventory.h"
 #include "lab/journal.h"
 
 namespace netlab::lab {
@@ -86,6 +87,12 @@ public:
     virtual std::vector<std::string> keys(const LabNames& n) const {
         (void)n;
         return {};
+    }
+    // Adds what this action makes (namespaces, links, files, pods, chains) to `inv`; pure. Actions
+    // that only change what others made (addresses, routes, sysctls) add nothing.
+    virtual void makes(const LabNames& n, LabInventory& inv) const {
+        (void)n;
+        (void)inv;
     }
 };
 

@@ -173,6 +173,9 @@ public:
     std::vector<std::string> keys(const LabNames& n) const override {
         return {"pod:" + n.ns(ns_) + ":" + std::to_string(port_)};
     }
+    void makes(const LabNames& n, lab::LabInventory& inv) const override {
+        inv.add_pod({n.ns(ns_), name_, static_cast<uint16_t>(port_)});
+    }
 
     // A pod of this lab and name that runs already is not in the journal: left by a lost journal.
     void preflight(Context& ctx) override {

@@ -55,6 +55,9 @@ public:
                 "grep -qxF '" + line() + "' " + f + " 2>/dev/null || echo '" + line() + "' >> " + f};
     }
     std::vector<std::string> keys(const LabNames& n) const override { return {"file:" + (dir(n) / "resolv.conf").string()}; }
+    void makes(const LabNames& n, lab::LabInventory& inv) const override {
+        inv.add_file((dir(n) / "resolv.conf").string(), line());
+    }
 
     void apply(Context& ctx) override {
         fs::path d = dir(ctx.names);

@@ -50,6 +50,11 @@ public:
         return out;
     }
     std::vector<std::string> keys(const LabNames& n) const override { return {"rules:" + n.ns(ns_)}; }
+    void makes(const LabNames& n, lab::LabInventory& inv) const override {
+        inv.add_rules(n.ns(ns_));
+        for (auto& c : cmds_)
+            if (c.op == 'N') inv.add_chain({n.ns(ns_), c.table, c.chain});
+    }
 
     void apply(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
