@@ -31,7 +31,8 @@ public:
     const lab::Registry& registry();
     // The tutorial this lab was built from (its journal says), else --tutorial (default: article).
     const lab::Tutorial& tut();
-    lab::Runner runner(std::ostream& out);
+    lab::Runner runner(std::ostream& out);          // reporting as text
+    lab::Runner runner(lab::Reporter& reporter);
 
 private:
     std::unique_ptr<lab::Registry> reg_;

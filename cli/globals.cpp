@@ -48,6 +48,10 @@ lab::Runner Globals::runner(std::ostream& out) {
     return lab::Runner(tut(), registry(), names(), state_root(), self_exe(), out);
 }
 
+lab::Runner Globals::runner(lab::Reporter& reporter) {
+    return lab::Runner(tut(), registry(), names(), state_root(), self_exe(), reporter);
+}
+
 void need_root(const std::string& what) {
     if (::geteuid() != 0)
         throw Error("netlab " + what + " needs root: it makes network namespaces and programs netlink "

@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "base/error.h"
+#include "lab/json_reporter.h"
 
 namespace netlab::cli {
 
@@ -62,7 +63,11 @@ void add_lab_commands(CLI::App& app, CommandTable& table) {
     auto json = std::make_shared<bool>(false);
     auto* status = app.add_subcommand("status", "what is applied in this lab");
     status->add_flag("--json", *json, "machine-readable");
-    table.push_back({status, [json](Globals& g) { return g.runner(std::cout).status(*json); }});
+    table.push_back({status, [json](Globals& g) {
+                         if (!*json) return g.runner(std::cout).report_status();
+                         lab::JsonReporter reporter(std::cout);
+                         return g.runner(reporter).report_status();
+                     }});
 
     auto step = std::make_shared<std::string>();
     auto* explain = app.add_subcommand("explain", "what a step does and why, the equivalent commands, what to try");
