@@ -1,6 +1,7 @@
 #include "lab/quiz.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "base/did_you_mean.h"
@@ -325,23 +326,20 @@ AnswerSource given_answers(std::vector<int> answers, std::ostream& out) {
 
 namespace {
 
-std::string to_json(const toml::table& t) {
-    std::ostringstream o;
-    o << toml::json_formatter{t} << "\n";
-    return o.str();
-}
+using Json = nlohmann::json;  // keys sorted, as before (a std::map)
 
-toml::table question_json(const Asked& a, bool answered) {
-    toml::array choices;
-    for (auto& c : a.q->choices) choices.push_back(c);
-    toml::table t{{"step", a.step},          {"question", trim(a.q->text)}, {"choices", std::move(choices)},
-                  {"explain", trim(a.q->explain)}, {"source", a.source}, {"live", a.q->live != nullptr}};
-    if (!a.skipped()) t.insert("correct", a.correct);
-    if (!a.observed.empty()) t.insert("observed", a.observed);
-    if (!a.note.empty()) t.insert("note", a.note);
+// Pretty, four spaces, a newline at the end; bytes that are not UTF-8 are replaced, not thrown on.
+std::string to_json(const Json& j) { return j.dump(4, ' ', false, Json::error_handler_t::replace) + "\n"; }
+
+Json question_json(const Asked& a, bool answered) {
+    Json t{{"step", a.step},          {"question", trim(a.q->text)}, {"choices", a.q->choices},
+           {"explain", trim(a.q->explain)}, {"source", a.source}, {"live", a.q->live != nullptr}};
+    if (!a.skipped()) t["correct"] = a.correct;
+    if (!a.observed.empty()) t["observed"] = a.observed;
+    if (!a.note.empty()) t["note"] = a.note;
     if (answered && !a.skipped()) {
-        t.insert("given", a.given);
-        t.insert("right", a.right());
+        t["given"] = a.given;
+        t["right"] = a.right();
     }
     return t;
 }
@@ -350,14 +348,13 @@ toml::table question_json(const Asked& a, bool answered) {
 
 std::string quiz_json(const Quiz& q, const std::string& lab, const std::string& tutorial, bool answered,
                       const std::string& record_error) {
-    toml::array questions;
+    Json questions = Json::array();
     for (auto& a : q.items) questions.push_back(question_json(a, answered));
-    toml::table doc{{"lab", lab}, {"tutorial", tutorial}, {"questions", std::move(questions)},
-                    {"to_answer", q.to_answer()}};
+    Json doc{{"lab", lab}, {"tutorial", tutorial}, {"questions", std::move(questions)}, {"to_answer", q.to_answer()}};
     if (answered) {
-        doc.insert("score", toml::table{{"right", q.right()}, {"of", q.to_answer()}});
-        doc.insert("recorded", record_error.empty());
-        if (!record_error.empty()) doc.insert("record_error", record_error);
+        doc["score"] = Json{{"right", q.right()}, {"of", q.to_answer()}};
+        doc["recorded"] = record_error.empty();
+        if (!record_error.empty()) doc["record_error"] = record_error;
     }
     return to_json(doc);
 }
@@ -468,9 +465,13 @@ void Scores::print(std::ostream& out, const Tutorial& t) const {
 }
 
 std::string Scores::json(const std::string& lab, const std::string& tutorial) const {
-    toml::table steps;
-    for (auto& [step, s] : of(tutorial)) steps.insert(step, score_table(s));
-    return to_json(toml::table{{"lab", lab}, {"tutorial", tutorial}, {"scores", std::move(steps)}});
+    Json steps = Json::object();
+    for (auto& [step, s] : of(tutorial)) {
+        Json score = Json::object();
+        for (auto& [k, m] : kScoreFields) score[k] = s.*m;
+        steps[step] = std::move(score);
+    }
+    return to_json(Json{{"lab", lab}, {"tutorial", tutorial}, {"scores", std::move(steps)}});
 }
 
 }  // namespace netlab::lab
