@@ -18,7 +18,7 @@
 namespace netlab::cli {
 
 // What every command may need, loaded on first use.
-class Globals {
+class Invocation {
 public:
     std::string lab = "default";
     std::string tutorial = "article";
@@ -39,7 +39,7 @@ private:
     std::unique_ptr<lab::Tutorial> tut_;
 };
 
-using Handler = std::function<int(Globals&)>;
+using Handler = std::function<int(Invocation&)>;
 
 struct Command {
     CLI::App* sub;

@@ -27,7 +27,7 @@ const char* kQuizFooter =
     "Scores (last and best, per step) are kept in the lab's state directory (quiz.toml) and go away\n"
     "with the lab (`netlab undo --all`). Exit code 0 whenever the quiz ran, whatever the score.\n";
 
-int show_scores(Globals& g, const QuizArgs& a) {
+int show_scores(Invocation& g, const QuizArgs& a) {
     lab::Scores scores(g.lab_dir() / "quiz.toml");
     if (a.json)
         std::cout << scores.json(g.lab, g.tut().name);
@@ -50,7 +50,7 @@ lab::AnswerSource answer_source(const lab::Quiz& quiz, const QuizArgs& a, std::o
 }
 
 // Records the score; returns the error text when it could not be written (the quiz still ran).
-std::string record(Globals& g, const lab::Quiz& quiz) {
+std::string record(Invocation& g, const lab::Quiz& quiz) {
     try {
         lab::Scores scores(g.lab_dir() / "quiz.toml");
         scores.record(g.tut().name, quiz);
@@ -61,7 +61,7 @@ std::string record(Globals& g, const lab::Quiz& quiz) {
     }
 }
 
-int run_quiz(Globals& g, const QuizArgs& a) {
+int run_quiz(Invocation& g, const QuizArgs& a) {
     if (a.scores) return show_scores(g, a);
     const auto& tut = g.tut();
     std::ostringstream quiet;
@@ -96,7 +96,7 @@ void add_quiz_commands(CLI::App& app, CommandTable& table) {
     quiz->add_flag("--json", qa->json, "one JSON document: questions, choices, answers, explanations, score");
     quiz->add_flag("--scores", qa->scores, "show this lab's recorded scores instead")->excludes(answers);
     quiz->footer(kQuizFooter);
-    table.push_back({quiz, [qa](Globals& g) { return run_quiz(g, *qa); }});
+    table.push_back({quiz, [qa](Invocation& g) { return run_quiz(g, *qa); }});
 }
 
 }  // namespace netlab::cli

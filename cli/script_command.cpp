@@ -44,7 +44,7 @@ lab::LabInventory collect(const lab::Tutorial& t, Range r, const lab::LabNames& 
 }
 
 // "netlab [--lab L] [--tutorial T] script" as the user would type it again.
-std::string invocation(Globals& g) {
+std::string invocation(Invocation& g) {
     std::string s = "netlab";
     if (g.lab != "default") s += " --lab " + g.lab;
     bool explicit_tut = g.tutorial_opt && g.tutorial_opt->count() > 0;
@@ -98,7 +98,7 @@ void step_block(std::ostream& o, const lab::Tutorial& t, int i, const lab::LabNa
     }
 }
 
-int print_build(Globals& g, const ScriptArgs& a, std::ostream& o) {
+int print_build(Invocation& g, const ScriptArgs& a, std::ostream& o) {
     const auto& t = g.tut();
     auto names = g.names();
     Range r = range_of(t, a);
@@ -141,7 +141,7 @@ void stop_pods_function(std::ostream& o, const lab::LabNames& names) {
       << "}\n";
 }
 
-int print_teardown(Globals& g, const ScriptArgs& a, std::ostream& o) {
+int print_teardown(Invocation& g, const ScriptArgs& a, std::ostream& o) {
     const auto& t = g.tut();
     auto names = g.names();
     Range r = range_of(t, a);
@@ -187,7 +187,7 @@ void add_script_command(CLI::App& app, CommandTable& table) {
     auto* step = sub->add_option("--step", a->step, "only this step's commands (after the earlier steps' scripts)");
     auto* down = sub->add_flag("--teardown", a->teardown, "print the script that removes what the build script made");
     step->excludes(until)->excludes(down);
-    table.push_back({sub, [a](Globals& g) {
+    table.push_back({sub, [a](Invocation& g) {
                          std::ostringstream o;  // nothing is printed unless the whole script could be made
                          int rc = a->teardown ? print_teardown(g, *a, o) : print_build(g, *a, o);
                          std::cout << o.str();
