@@ -174,7 +174,7 @@ public:
                     if (superseded->count(k)) skip = true;
             if (skip) continue;
             try {
-                auto c = a->verify(ctx);
+                auto c = a->check(ctx);
                 out.insert(out.end(), c.begin(), c.end());
             } catch (const Error& e) {
                 out.push_back({false, a->describe(r.names_), "no error", e.what(), e.hint()});

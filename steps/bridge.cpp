@@ -33,7 +33,7 @@ public:
         ctx.change("link", {{"ns", real}, {"name", name_}}, [&] { rt.add_bridge(name_); });
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         net::Rtnl rt(real);
         auto l = rt.link(name_);

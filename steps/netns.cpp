@@ -68,7 +68,7 @@ public:
         lab::Journal::maybe_fault();
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(name_);
         std::vector<Check> out;
         bool exists = net::netns_exists(real);

@@ -206,7 +206,7 @@ public:
                             });
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         std::vector<Check> out;
         net::NetnsGuard g(real);

@@ -90,7 +90,7 @@ public:
         ctx.change_persistent("file", data, [&] { lab::write_file_atomic(f, next, mode); });
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         fs::path f = dir(ctx.names) / "resolv.conf";
         auto text = lab::read_file(f);
         int n = text ? count_line(*text, line()) : 0;

@@ -74,7 +74,7 @@ public:
                    [&] { net::nft_replace(real, normalized(next), kTables); });
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         // Expected: the ruleset the latest rules change of this lab made in this namespace.
         std::string after;

@@ -68,7 +68,7 @@ public:
         }
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_), peer_real = ctx.names.ns(peer_ns_);
         std::vector<Check> out;
         net::Rtnl rt(real);
