@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
                  "on real namespaces, bridges, veths and rules, one verified, reversible step at a time."};
     app.require_subcommand(1);
     app.fallthrough();
-    cli::Globals g;
+    cli::Invocation g;
     app.add_option("--lab", g.lab, "independent lab beside the default one (namespace names prefixed NAME-)");
     g.tutorial_opt = app.add_option("--tutorial", g.tutorial, "tutorial name or .toml file (default: article)");
 

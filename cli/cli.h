@@ -18,7 +18,7 @@
 namespace netlab::cli {
 
 // What every command may need, loaded on first use.
-class Globals {
+class Invocation {
 public:
     std::string lab = "default";
     std::string tutorial = "article";
@@ -31,14 +31,15 @@ public:
     const lab::Registry& registry();
     // The tutorial this lab was built from (its journal says), else --tutorial (default: article).
     const lab::Tutorial& tut();
-    lab::Runner runner(std::ostream& out);
+    lab::Runner runner(std::ostream& out);          // reporting as text
+    lab::Runner runner(lab::Reporter& reporter);
 
 private:
     std::unique_ptr<lab::Registry> reg_;
     std::unique_ptr<lab::Tutorial> tut_;
 };
 
-using Handler = std::function<int(Globals&)>;
+using Handler = std::function<int(Invocation&)>;
 
 struct Command {
     CLI::App* sub;

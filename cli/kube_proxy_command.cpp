@@ -139,7 +139,7 @@ void add_kube_proxy_commands(CLI::App& app, CommandTable& table) {
     r->add_flag("--unit-test-config", a->test_fixture,
                 "start from the configuration of kube-proxy's own unit tests (NewFakeProxier)");
     r->add_option("FILE", a->files, "manifest files (- reads standard input)")->required();
-    table.push_back({r, [a](Globals&) { return render(*a); }});
+    table.push_back({r, [a](Invocation&) { return render(*a); }});
 }
 
 }  // namespace netlab::cli

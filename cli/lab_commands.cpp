@@ -5,12 +5,13 @@
 
 #include "cli/cli.h"
 #include "base/error.h"
+#include "lab/json_reporter.h"
 
 namespace netlab::cli {
 
 void add_lab_commands(CLI::App& app, CommandTable& table) {
     auto* list = app.add_subcommand("list", "list the steps, ids, and which are applied");
-    table.push_back({list, [](Globals& g) { return g.runner(std::cout).list(); }});
+    table.push_back({list, [](Invocation& g) { return g.runner(std::cout).list(); }});
 
     struct RunArgs {
         std::string until;
@@ -21,7 +22,7 @@ void add_lab_commands(CLI::App& app, CommandTable& table) {
     run->add_option("--until", ra->until, "stop after this step");
     run->add_flag("--no-verify", ra->no_verify, "skip the checks (faster; `netlab verify` checks later)");
     run->add_flag("--step-by-step", ra->step_by_step, "pause after each step with its explanation (Enter goes on)");
-    table.push_back({run, [ra](Globals& g) {
+    table.push_back({run, [ra](Invocation& g) {
                          need_root("run");
                          lab::RunOptions ro{ra->until, !ra->no_verify, {}};
                          if (ra->step_by_step && ::isatty(STDIN_FILENO)) {
@@ -48,13 +49,13 @@ void add_lab_commands(CLI::App& app, CommandTable& table) {
     auto* o_all = undo->add_flag("--all", uo->all, "undo everything, the lab host included");
     o_steps->excludes(o_to)->excludes(o_all);
     o_to->excludes(o_all);
-    table.push_back({undo, [uo](Globals& g) {
+    table.push_back({undo, [uo](Invocation& g) {
                          need_root("undo");
                          return g.runner(std::cout).undo(*uo);
                      }});
 
     auto* verify = app.add_subcommand("verify", "check every applied step against the kernel, with real traffic");
-    table.push_back({verify, [](Globals& g) {
+    table.push_back({verify, [](Invocation& g) {
                          need_root("verify");
                          return g.runner(std::cout).verify();
                      }});
@@ -62,12 +63,16 @@ void add_lab_commands(CLI::App& app, CommandTable& table) {
     auto json = std::make_shared<bool>(false);
     auto* status = app.add_subcommand("status", "what is applied in this lab");
     status->add_flag("--json", *json, "machine-readable");
-    table.push_back({status, [json](Globals& g) { return g.runner(std::cout).status(*json); }});
+    table.push_back({status, [json](Invocation& g) {
+                         if (!*json) return g.runner(std::cout).report_status();
+                         lab::JsonReporter reporter(std::cout);
+                         return g.runner(reporter).report_status();
+                     }});
 
     auto step = std::make_shared<std::string>();
     auto* explain = app.add_subcommand("explain", "what a step does and why, the equivalent commands, what to try");
     explain->add_option("step", *step, "step id")->required();
-    table.push_back({explain, [step](Globals& g) {
+    table.push_back({explain, [step](Invocation& g) {
                          const auto& tut = g.tut();
                          const lab::Step* s = &tut.step(*step);
                          auto names = g.names();

@@ -30,7 +30,7 @@ namespace {
                 errno == ENOENT ? "is " + argv[0] + " installed?" : "");
 }
 
-int curl(Globals& g, const std::string& in, int count, const std::string& url_text) {
+int curl(Invocation& g, const std::string& in, int count, const std::string& url_text) {
     need_root("curl");
     auto url = pods::parse_url(url_text);
     std::string real = resolve_ns(g.names(), in);
@@ -73,7 +73,7 @@ void add_namespace_commands(CLI::App& app, CommandTable& table) {
     auto* exec = app.add_subcommand("exec", "run a command in the lab host or a pod namespace: netlab exec [--in NS] -- CMD...");
     exec->add_option("--in", ea->in, "namespace: netlab (the lab host, default), netns_dustin, netns_leah, world");
     exec->add_option("command", ea->cmd, "the command and its arguments")->required()->expected(-1);
-    table.push_back({exec, [ea](Globals& g) -> int {
+    table.push_back({exec, [ea](Invocation& g) -> int {
                          need_root("exec");
                          exec_in(resolve_ns(g.names(), ea->in), ea->cmd);
                      }});
@@ -81,7 +81,7 @@ void add_namespace_commands(CLI::App& app, CommandTable& table) {
     auto shell_in = std::make_shared<std::string>();
     auto* shell = app.add_subcommand("shell", "an interactive shell in the lab host (or --in NS); the prompt says where");
     shell->add_option("--in", *shell_in, "namespace: netlab (the lab host, default), netns_dustin, netns_leah, world");
-    table.push_back({shell, [shell_in](Globals& g) -> int {
+    table.push_back({shell, [shell_in](Invocation& g) -> int {
                          need_root("shell");
                          auto names = g.names();
                          std::string real = resolve_ns(names, *shell_in);
@@ -106,7 +106,7 @@ void add_namespace_commands(CLI::App& app, CommandTable& table) {
     curl_cmd->add_option("--in", ca->in, "namespace to send from (default: the lab host)");
     curl_cmd->add_option("-n,--count", ca->count, "number of requests (1..10000)")->check(CLI::Range(1, 10000));
     curl_cmd->add_option("url", ca->url, "e.g. 10.100.100.100:8080")->required();
-    table.push_back({curl_cmd, [ca](Globals& g) { return curl(g, ca->in, ca->count, ca->url); }});
+    table.push_back({curl_cmd, [ca](Invocation& g) { return curl(g, ca->in, ca->count, ca->url); }});
 
     auto po = std::make_shared<pods::PodServerOptions>();
     auto* pod = app.add_subcommand("pod", "run an HTTP pod in the current namespace (netlab starts these itself)");
@@ -119,7 +119,7 @@ void add_namespace_commands(CLI::App& app, CommandTable& table) {
     pod->add_option("--ready-fd", po->ready_fd,
                     "write one byte to this inherited pipe once serving, then close it (used by netlab run)")
         ->check(CLI::Range(0, std::numeric_limits<int>::max()));
-    table.push_back({pod, [po](Globals&) { return pods::run_pod_server(*po); }});
+    table.push_back({pod, [po](Invocation&) { return pods::run_pod_server(*po); }});
 }
 
 }  // namespace netlab::cli

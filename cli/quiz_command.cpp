@@ -46,7 +46,7 @@ std::optional<uint64_t> parse_seed(const QuizArgs& a) {
     return v;
 }
 
-int show_scores(Globals& g, const QuizArgs& a) {
+int show_scores(Invocation& g, const QuizArgs& a) {
     lab::Scores scores(g.lab_dir() / "quiz.toml");
     if (a.json)
         std::cout << scores.json(g.lab, g.tut().name);
@@ -71,7 +71,7 @@ lab::AnswerSource answer_source(const lab::Quiz& quiz, const QuizArgs& a, std::o
 // Records one step's score as soon as its questions are answered; keeps the first error (the quiz
 // goes on: a score that cannot be written does not stop the learner).
 struct Recorder {
-    Globals& g;
+    Invocation& g;
     const lab::Quiz& quiz;
     std::vector<std::string> steps;  // recorded
     std::string error;
@@ -95,7 +95,7 @@ std::string join(const std::vector<std::string>& v) {
     return out;
 }
 
-int run_quiz(Globals& g, const QuizArgs& a) {
+int run_quiz(Invocation& g, const QuizArgs& a) {
     if (a.scores) return show_scores(g, a);
     const auto& tut = g.tut();
     std::ostringstream quiet;
@@ -143,7 +143,7 @@ void add_quiz_commands(CLI::App& app, CommandTable& table) {
             ->type_name("N");
     quiz->add_flag("--scores", qa->scores, "show this lab's recorded scores instead")->excludes(answers);
     quiz->footer(kQuizFooter);
-    table.push_back({quiz, [qa](Globals& g) { return run_quiz(g, *qa); }});
+    table.push_back({quiz, [qa](Invocation& g) { return run_quiz(g, *qa); }});
 }
 
 }  // namespace netlab::cli

@@ -1,7 +1,7 @@
 // netlab script: the lab as a bash script of the plain tools (ip, bridge, sysctl, iptables), made of
 // each step kind's own commands(), and the matching teardown. The script keeps no journal: what it
-// made is found again from the actions' keys() (namespaces, /etc/netns files, pods), which is also
-// what the teardown removes and what the script refuses to build over.
+// made is found again from the covered steps' inventory (lab/inventory.h: namespaces, /etc/netns
+// files, pods), which is also what the teardown removes and what the script refuses to build over.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "base/error.h"
+#include "lab/inventory.h"
 #include "lab/params.h"
 
 namespace netlab::cli {
@@ -25,14 +26,6 @@ struct Range {
     int first = 0, last = -1;
 };
 
-// What the covered steps make that outlives a namespace or must be refused when present.
-struct Made {
-    std::vector<std::string> netns;      // real names, in creation order
-    std::vector<std::string> files;      // paths under /etc/netns
-    std::vector<std::string> pod_netns;  // namespaces that run pods
-    bool rules = false;                  // some step programs iptables rules
-};
-
 int step_index(const lab::Tutorial& t, const std::string& id) {
     return t.index_of(t.step(id).id);
 }
@@ -45,28 +38,13 @@ Range range_of(const lab::Tutorial& t, const ScriptArgs& a) {
     return {0, a.until.empty() ? static_cast<int>(t.steps.size()) - 1 : step_index(t, a.until)};
 }
 
-void add_once(std::vector<std::string>& v, const std::string& s) {
-    if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
-}
-
-// "pod:NS:PORT" -> NS; "netns:NS" -> NS; "file:PATH" -> PATH.
-Made collect(const lab::Tutorial& t, Range r, const lab::LabNames& names) {
-    Made m;
-    for (int i = r.first; i <= r.last; ++i)
-        for (auto& a : t.steps[i].actions)
-            for (auto& k : a->keys(names)) {
-                auto colon = k.find(':');
-                std::string kind = k.substr(0, colon), rest = k.substr(colon + 1);
-                if (kind == "netns") add_once(m.netns, rest);
-                if (kind == "file") add_once(m.files, rest);
-                if (kind == "pod") add_once(m.pod_netns, rest.substr(0, rest.rfind(':')));
-                if (kind == "rules") m.rules = true;
-            }
-    return m;
+// What the covered steps make.
+lab::LabInventory collect(const lab::Tutorial& t, Range r, const lab::LabNames& names) {
+    return lab::inventory_of(t, names, static_cast<size_t>(r.first), static_cast<size_t>(r.last));
 }
 
 // "netlab [--lab L] [--tutorial T] script" as the user would type it again.
-std::string invocation(Globals& g) {
+std::string invocation(Invocation& g) {
     std::string s = "netlab";
     if (g.lab != "default") s += " --lab " + g.lab;
     bool explicit_tut = g.tutorial_opt && g.tutorial_opt->count() > 0;
@@ -88,15 +66,17 @@ void preamble(std::ostream& o) {
          "if [ \"$(id -u)\" != 0 ]; then echo \"run this as root (sudo bash)\" >&2; exit 1; fi\n";
 }
 
-void refuse_existing(std::ostream& o, const Made& m, const std::string& teardown) {
-    if (m.netns.empty() && m.files.empty()) return;
+void refuse_existing(std::ostream& o, const lab::LabInventory& m, const std::string& teardown) {
+    if (m.namespaces.empty() && m.files.empty()) return;
     o << "\n# Refuse to build over anything that exists already: the teardown removes all of these.\n";
-    for (auto& ns : m.netns)
+    for (auto& ns : m.namespaces)
         o << "if [ -e /run/netns/" << ns << " ]; then echo \"netns " << ns << " exists already; remove the old lab first: "
           << teardown << "\" >&2; exit 1; fi\n";
-    for (auto& f : m.files)
+    for (auto& file : m.files) {
+        const std::string& f = file.path;
         o << "if [ -e " << f << " ]; then echo \"" << f << " exists already; remove the old lab first: " << teardown
           << "\" >&2; exit 1; fi\n";
+    }
 }
 
 void require_iptables_nft(std::ostream& o) {
@@ -118,11 +98,11 @@ void step_block(std::ostream& o, const lab::Tutorial& t, int i, const lab::LabNa
     }
 }
 
-int print_build(Globals& g, const ScriptArgs& a, std::ostream& o) {
+int print_build(Invocation& g, const ScriptArgs& a, std::ostream& o) {
     const auto& t = g.tut();
     auto names = g.names();
     Range r = range_of(t, a);
-    Made m = collect(t, r, names);
+    lab::LabInventory m = collect(t, r, names);
     std::string teardown = invocation(g) + " --teardown --until " + t.steps[r.last].id + " | sudo bash";
     o << "#!/usr/bin/env bash\n"
       << "# Printed by `" << invocation(g) << (a.step.empty() ? "" : " --step " + a.step)
@@ -136,7 +116,7 @@ int print_build(Globals& g, const ScriptArgs& a, std::ostream& o) {
       << "#   " << teardown << "\n";
     preamble(o);
     refuse_existing(o, m, teardown);
-    if (m.rules) require_iptables_nft(o);
+    if (!m.rule_namespaces.empty()) require_iptables_nft(o);
     for (int i = r.first; i <= r.last; ++i) step_block(o, t, i, names);
     o << "\necho 'built: " << scope_text(t, r) << "'\n";
     return 0;
@@ -161,11 +141,11 @@ void stop_pods_function(std::ostream& o, const lab::LabNames& names) {
       << "}\n";
 }
 
-int print_teardown(Globals& g, const ScriptArgs& a, std::ostream& o) {
+int print_teardown(Invocation& g, const ScriptArgs& a, std::ostream& o) {
     const auto& t = g.tut();
     auto names = g.names();
     Range r = range_of(t, a);
-    Made m = collect(t, r, names);
+    lab::LabInventory m = collect(t, r, names);
     if (std::filesystem::exists(g.lab_dir() / "journal.toml"))
         std::cerr << "netlab: note: lab '" << names.lab << "' has a journal: if `netlab run` built it, "
                   << "remove it with `netlab" << (names.lab == "default" ? "" : " --lab " + names.lab)
@@ -178,16 +158,17 @@ int print_teardown(Globals& g, const ScriptArgs& a, std::ostream& o) {
       << "# removes the /etc/netns files it wrote. /etc/netns itself stays: it may have been there before.\n"
       << "# Anything already gone is skipped, so running it twice is harmless.\n";
     preamble(o);
-    if (!m.pod_netns.empty()) {
+    if (!m.pods.empty()) {
         stop_pods_function(o, names);
         o << "\n# The pods first: a namespace stays alive while a process runs in it.\n";
-        for (auto& ns : m.pod_netns) o << "stop_pods " << ns << "\n";
+        for (auto& ns : m.pod_namespaces()) o << "stop_pods " << ns << "\n";
     }
-    if (!m.netns.empty()) o << "\n# The namespaces, the last made first.\n";
-    for (auto it = m.netns.rbegin(); it != m.netns.rend(); ++it)
+    if (!m.namespaces.empty()) o << "\n# The namespaces, the last made first.\n";
+    for (auto it = m.namespaces.rbegin(); it != m.namespaces.rend(); ++it)
         o << "if [ -e /run/netns/" << *it << " ]; then ip netns delete " << *it << "; fi\n";
     if (!m.files.empty()) o << "\n# The files the script wrote, and their directories when nothing else is in them.\n";
-    for (auto& f : m.files) {
+    for (auto& file : m.files) {
+        const std::string& f = file.path;
         std::string dir = std::filesystem::path(f).parent_path().string();
         o << "rm -f " << f << "\n"
           << "if [ -d " << dir << " ]; then rmdir --ignore-fail-on-non-empty " << dir << "; fi\n";
@@ -206,7 +187,7 @@ void add_script_command(CLI::App& app, CommandTable& table) {
     auto* step = sub->add_option("--step", a->step, "only this step's commands (after the earlier steps' scripts)");
     auto* down = sub->add_flag("--teardown", a->teardown, "print the script that removes what the build script made");
     step->excludes(until)->excludes(down);
-    table.push_back({sub, [a](Globals& g) {
+    table.push_back({sub, [a](Invocation& g) {
                          std::ostringstream o;  // nothing is printed unless the whole script could be made
                          int rc = a->teardown ? print_teardown(g, *a, o) : print_build(g, *a, o);
                          std::cout << o.str();

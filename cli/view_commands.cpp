@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "base/error.h"
+#include "lab/inventory.h"
 #include "netutil/nft.h"
 #include "rules/builtin.h"
 #include "views/graph.h"
@@ -31,12 +32,12 @@ std::string graph_format(const GraphArgs& a) {
     return svg || dot_file ? "dot" : "text";
 }
 
-int graph(Globals& g, const GraphArgs& a) {
+int graph(Invocation& g, const GraphArgs& a) {
     const std::string format = graph_format(a);
     need_root("graph");
     auto names = g.names();
     resolve_ns(names, "");  // the lab host, or a clear "the lab is not built"
-    views::Topology topo = views::read_topology(names, views::shape_of(g.tut(), names));
+    views::Topology topo = views::read_topology(names, lab::inventory_of(g.tut(), names));
     const std::string text = format == "dot" ? views::render_dot(topo) : views::render_text(topo);
     if (a.output.empty()) {
         std::cout << text;
@@ -57,7 +58,7 @@ struct RulesArgs {
     int seconds = 600;
 };
 
-int rules(Globals& g, const RulesArgs& a) {
+int rules(Invocation& g, const RulesArgs& a) {
     need_root("rules");
     const std::string host = resolve_ns(g.names(), "");
     std::vector<std::string> tables = a.table.empty() ? rules::tables() : std::vector<std::string>{a.table};
@@ -78,7 +79,7 @@ void add_view_commands(CLI::App& app, CommandTable& table) {
     gr->add_option("--format", ga->format, "text (a tree, the default) or dot (Graphviz)")
         ->check(CLI::IsMember({"text", "dot"}));
     gr->add_option("--output", ga->output, "write to FILE instead of the terminal; FILE.svg is drawn with Graphviz's dot");
-    table.push_back({gr, [ga](Globals& g) { return graph(g, *ga); }});
+    table.push_back({gr, [ga](Invocation& g) { return graph(g, *ga); }});
 
     auto ra = std::make_shared<RulesArgs>();
     auto* ru = app.add_subcommand("rules", "the lab host's rules as `iptables -L -n -v` lists them, with live counters");
@@ -88,7 +89,7 @@ void add_view_commands(CLI::App& app, CommandTable& table) {
     ru->add_option("--seconds", ra->seconds, "with --watch: stop after N seconds (default 600)")
         ->check(CLI::Range(1, 86400))
         ->needs(watch);
-    table.push_back({ru, [ra](Globals& g) { return rules(g, *ra); }});
+    table.push_back({ru, [ra](Invocation& g) { return rules(g, *ra); }});
 }
 
 }  // namespace netlab::cli

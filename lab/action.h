@@ -1,9 +1,10 @@
 // The step contract. A tutorial step is a list of actions (each an instance of a step kind from
-// steps/) and a list of probes (checks with real traffic). The engine only sees these interfaces.
+// steps/) and a list of probes (checks with real traffic: the tutorial's [[step.verify]] entries).
+// The engine only sees these interfaces.
 //
 //   apply()   ensures the action's state; journals each change before making it (Context::change);
 //             applying over an already-made state changes nothing.
-//   verify()  reads the kernel's state back (never the journal) and reports expected vs observed.
+//   check()   reads the kernel's state back (never the journal) and reports expected vs observed.
 //   undo      is per journal record, by the undo handler the record names (Registry::undo), so that
 //             undo needs nothing but the journal; "already gone" is success.
 #pragma once
@@ -15,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "lab/inventory.h"
 #include "lab/journal.h"
 
 namespace netlab::lab {
@@ -76,7 +78,8 @@ public:
     // The equivalent shell commands (ip, bridge, sysctl, iptables), generated from the parameters.
     virtual std::vector<std::string> commands(const LabNames& n) const = 0;
     virtual void apply(Context& ctx) = 0;
-    virtual std::vector<Check> verify(Context& ctx) = 0;
+    // Reads the state this action decides back from the kernel: one Check per fact, expected vs observed.
+    virtual std::vector<Check> check(Context& ctx) = 0;
     // Before `run` changes anything: throws Error when an object this action would make already
     // exists and is not the lab's (e.g. a netns_dustin made by hand). Must not change anything.
     virtual void preflight(Context& ctx) { (void)ctx; }
@@ -86,6 +89,12 @@ public:
     virtual std::vector<std::string> keys(const LabNames& n) const {
         (void)n;
         return {};
+    }
+    // Adds what this action makes (namespaces, links, files, pods, chains) to `inv`; pure. Actions
+    // that only change what others made (addresses, routes, sysctls) add nothing.
+    virtual void makes(const LabNames& n, LabInventory& inv) const {
+        (void)n;
+        (void)inv;
     }
 };
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 #include <random>
+
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "base/did_you_mean.h"
@@ -406,11 +408,7 @@ AnswerSource given_answers(std::vector<int> answers, std::ostream& out) {
 
 namespace {
 
-std::string to_json(const toml::table& t) {
-    std::ostringstream o;
-    o << toml::json_formatter{t} << "\n";
-    return o.str();
-}
+using Json = nlohmann::json;  // keys sorted, as before (a std::map)
 
 std::string outcome(const Asked& a) {
     if (a.passed) return "skipped";
@@ -418,30 +416,29 @@ std::string outcome(const Asked& a) {
     return a.right() ? "right" : "wrong";
 }
 
-toml::table question_json(const Asked& a, bool answered) {
-    toml::array choices, order;
+// Pretty, four spaces, a newline at the end; bytes that are not UTF-8 are replaced, not thrown on.
+std::string to_json(const Json& j) { return j.dump(4, ' ', false, Json::error_handler_t::replace) + "\n"; }
+
+Json question_json(const Asked& a, bool answered) {
+    Json choices = Json::array(), order = Json::array();
     for (size_t c = 1; c <= a.q->choices.size(); ++c) {
         choices.push_back(a.choice_shown(static_cast<int>(c)));
         order.push_back(a.tutorial(static_cast<int>(c)));
     }
-    toml::table t{{"step", a.step},
-                  {"question", trim(a.q->text)},
-                  {"choices", std::move(choices)},
-                  {"order", std::move(order)},
-                  {"explain", trim(a.q->explain)},
-                  {"source", a.source},
-                  {"live", a.q->live != nullptr}};
+    Json t{{"step", a.step},         {"question", trim(a.q->text)}, {"choices", std::move(choices)},
+           {"order", std::move(order)}, {"explain", trim(a.q->explain)}, {"source", a.source},
+           {"live", a.q->live != nullptr}};
     if (!a.skipped()) {
-        t.insert("correct", a.shown(a.correct));
-        t.insert("correct_original", a.correct);
+        t["correct"] = a.shown(a.correct);
+        t["correct_original"] = a.correct;
     }
-    if (!a.observed.empty()) t.insert("observed", a.observed);
-    if (!a.note.empty()) t.insert("note", a.note);
+    if (!a.observed.empty()) t["observed"] = a.observed;
+    if (!a.note.empty()) t["note"] = a.note;
     if (answered && !a.skipped()) {
-        t.insert("given", a.given ? a.shown(a.given) : 0);
-        t.insert("given_original", a.given);
-        t.insert("right", a.right());
-        t.insert("outcome", outcome(a));
+        t["given"] = a.given ? a.shown(a.given) : 0;
+        t["given_original"] = a.given;
+        t["right"] = a.right();
+        t["outcome"] = outcome(a);
     }
     return t;
 }
@@ -450,23 +447,23 @@ toml::table question_json(const Asked& a, bool answered) {
 
 std::string quiz_json(const Quiz& q, const std::string& lab, const std::string& tutorial, bool answered,
                       const std::string& record_error) {
-    toml::array questions;
+    Json questions = Json::array();
     for (auto& a : q.items) questions.push_back(question_json(a, answered));
-    toml::table doc{{"lab", lab},
-                    {"tutorial", tutorial},
-                    {"questions", std::move(questions)},
-                    {"to_answer", q.to_answer()},
-                    {"shuffled", q.seed.has_value()}};
-    if (q.seed) doc.insert("seed", static_cast<int64_t>(*q.seed));
+    Json doc{{"lab", lab},
+             {"tutorial", tutorial},
+             {"questions", std::move(questions)},
+             {"to_answer", q.to_answer()},
+             {"shuffled", q.seed.has_value()}};
+    if (q.seed) doc["seed"] = *q.seed;
     if (answered) {
-        doc.insert("score", toml::table{{"right", q.right()},
-                                        {"of", q.to_answer()},
-                                        {"answered", q.answered() - q.passed()},
-                                        {"skipped", q.passed()}});
-        doc.insert("finished", std::all_of(q.items.begin(), q.items.end(),
-                                           [](const Asked& a) { return a.skipped() || a.answered(); }));
-        doc.insert("recorded", record_error.empty());
-        if (!record_error.empty()) doc.insert("record_error", record_error);
+        doc["score"] = Json{{"right", q.right()},
+                            {"of", q.to_answer()},
+                            {"answered", q.answered() - q.passed()},
+                            {"skipped", q.passed()}};
+        doc["finished"] = std::all_of(q.items.begin(), q.items.end(),
+                                      [](const Asked& a) { return a.skipped() || a.answered(); });
+        doc["recorded"] = record_error.empty();
+        if (!record_error.empty()) doc["record_error"] = record_error;
     }
     return to_json(doc);
 }
@@ -586,9 +583,13 @@ void Scores::print(std::ostream& out, const Tutorial& t) const {
 }
 
 std::string Scores::json(const std::string& lab, const std::string& tutorial) const {
-    toml::table steps;
-    for (auto& [step, s] : of(tutorial)) steps.insert(step, score_table(s));
-    return to_json(toml::table{{"lab", lab}, {"tutorial", tutorial}, {"scores", std::move(steps)}});
+    Json steps = Json::object();
+    for (auto& [step, s] : of(tutorial)) {
+        Json score = Json::object();
+        for (auto& [k, m] : kScoreFields) score[k] = s.*m;
+        steps[step] = std::move(score);
+    }
+    return to_json(Json{{"lab", lab}, {"tutorial", tutorial}, {"scores", std::move(steps)}});
 }
 
 }  // namespace netlab::lab

@@ -2,14 +2,12 @@
 
 #include <array>
 #include <csignal>
-#include <iomanip>
-#include <map>
 #include <set>
-#include <sstream>
 
 #include "base/did_you_mean.h"
 #include "base/error.h"
 #include "lab/lock.h"
+#include "lab/text_reporter.h"
 
 namespace netlab::lab {
 
@@ -43,74 +41,29 @@ private:
     std::array<struct sigaction, 3> old_{};
 };
 
-constexpr const char* kOk = "\u2713";     // ✓
-constexpr const char* kFail = "\u2717";   // ✗
-constexpr const char* kSame = "=";
-constexpr const char* kUndo = "\u21b6";   // ↶
-
-std::string pad(const std::string& s, size_t n) { return s.size() >= n ? s + " " : s + std::string(n - s.size(), ' '); }
-
-void print_checks(std::ostream& out, const std::vector<Check>& checks, bool all) {
-    for (auto& c : checks) {
-        if (c.ok && !all && c.note.empty()) continue;
-        out << "      " << (c.ok ? kOk : kFail) << " " << c.what << "\n";
-        if (!c.ok) {
-            if (!c.expected.empty()) out << "          expected: " << c.expected << "\n";
-            if (!c.observed.empty()) out << "          observed: " << c.observed << "\n";
-        }
-        if (!c.note.empty()) {
-            std::istringstream in(c.note);
-            std::string line;
-            while (std::getline(in, line)) out << "          " << line << "\n";
-        }
-    }
-}
-
 bool all_ok(const std::vector<Check>& v) {
     for (auto& c : v)
         if (!c.ok) return false;
     return true;
 }
 
-std::string json_escape(const std::string& s) {
-    std::string o;
-    for (char c : s) {
-        switch (c) {
-            case '"': o += "\\\""; break;
-            case '\\': o += "\\\\"; break;
-            case '\n': o += "\\n"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char b[8];
-                    std::snprintf(b, sizeof b, "\\u%04x", c);
-                    o += b;
-                } else {
-                    o += c;
-                }
-        }
-    }
-    return o;
-}
-
 }  // namespace
 
-struct Runner::Impl {
+// One command's session on a lab (run, undo or verify): the journal it opened, the Context the step
+// kinds get, and the journal walks those commands share. Lives while the command holds the lab's lock.
+class RunSession {
+public:
     Runner& r;
     Journal journal;
     Context ctx;
 
-    explicit Impl(Runner& runner) : r(runner), journal(runner.dir_ / "journal.toml") {
+    explicit RunSession(Runner& runner) : r(runner), journal(runner.dir_ / "journal.toml") {
         ctx.names = r.names_;
         ctx.journal = &journal;
-        ctx.out = &r.out_;
+        ctx.out = &r.rep_.text();
         ctx.state_dir = r.dir_;
         ctx.self_exe = r.self_exe_;
-    }
-
-    size_t width() const {
-        size_t w = 0;
-        for (auto& s : r.t_.steps) w = std::max(w, s.id.size());
-        return w + 2;
+        r.rep_.begin(r.t_);
     }
 
     // The journal must describe a prefix of this tutorial's steps.
@@ -190,7 +143,11 @@ struct Runner::Impl {
             const std::string id = journal.steps().back().id;
             const Step* s = r.t_.find(id);
             undo_records(id);
-            r.out_ << "  " << kUndo << " " << id << " " << (s ? s->title : std::string()) << " (undone)\n";
+            StepOutcome o;
+            o.kind = StepOutcome::Kind::UndoFinished;
+            o.id = id;
+            o.title = s ? s->title : std::string();
+            r.rep_.step(o);
         }
     }
 
@@ -199,8 +156,10 @@ struct Runner::Impl {
         // Several steps are half undone when an undo that removes namespaces was interrupted.
         while (!journal.steps().empty() && journal.steps().back().state != StepState::Applied) {
             const StepEntry last = journal.steps().back();
-            r.out_ << "  " << kUndo << " " << last.id
-                   << ": a previous netlab stopped in the middle of it; rolling it back" << std::endl;
+            StepOutcome o;
+            o.kind = StepOutcome::Kind::Recovering;
+            o.id = last.id;
+            r.rep_.step(o);
             undo_records(last.id);
         }
     }
@@ -215,7 +174,7 @@ struct Runner::Impl {
                     if (superseded->count(k)) skip = true;
             if (skip) continue;
             try {
-                auto c = a->verify(ctx);
+                auto c = a->check(ctx);
                 out.insert(out.end(), c.begin(), c.end());
             } catch (const Error& e) {
                 out.push_back({false, a->describe(r.names_), "no error", e.what(), e.hint()});
@@ -242,9 +201,14 @@ struct Runner::Impl {
 };
 
 Runner::Runner(const Tutorial& t, const Registry& reg, LabNames names, fs::path state_root, fs::path self_exe,
+               Reporter& reporter)
+    : t_(t), reg_(reg), names_(std::move(names)), dir_(state_root / names_.lab), self_exe_(std::move(self_exe)),
+      rep_(reporter) {}
+
+Runner::Runner(const Tutorial& t, const Registry& reg, LabNames names, fs::path state_root, fs::path self_exe,
                std::ostream& out)
     : t_(t), reg_(reg), names_(std::move(names)), dir_(state_root / names_.lab), self_exe_(std::move(self_exe)),
-      out_(out) {}
+      own_reporter_(std::make_unique<TextReporter>(out)), rep_(*own_reporter_) {}
 
 std::vector<std::string> Runner::applied() const {
     std::vector<std::string> out;
@@ -262,87 +226,106 @@ static std::string unknown_step(const Tutorial& t, const std::string& id) {
     return msg;
 }
 
+namespace {
+
+StepOutcome outcome(StepOutcome::Kind kind, const Step& s) {
+    StepOutcome o;
+    o.kind = kind;
+    o.id = s.id;
+    o.title = s.title;
+    return o;
+}
+
+Ending ending(Ending::Kind kind, const LabNames& names, const std::string& step = {}) {
+    Ending e;
+    e.kind = kind;
+    e.lab = names.lab;
+    e.step = step;
+    return e;
+}
+
+}  // namespace
+
 int Runner::run(const RunOptions& o) {
     int target = static_cast<int>(t_.steps.size()) - 1;
     if (!o.until.empty()) {
         target = t_.index_of(o.until);
         if (target < 0) throw UsageError(unknown_step(t_, o.until));
     }
-    LabLock lock(dir_, out_);
+    LabLock lock(dir_, rep_.text());
     InterruptGuard ig;
-    Impl im(*this);
-    im.check_consistent();
-    im.recover();
-    const size_t w = im.width();
-    size_t done = im.journal.steps().size();
+    RunSession session(*this);
+    session.check_consistent();
+    session.recover();
+    size_t done = session.journal.steps().size();
     if (static_cast<int>(done) - 1 > target) {
-        out_ << "Lab '" << names_.lab << "' is already past '" << t_.steps[target].id << "' (last applied: "
-             << im.journal.steps().back().id << "); nothing to do. To go back: netlab undo --to " << t_.steps[target].id
-             << (names_.lab == "default" ? "" : " --lab " + names_.lab) << "\n";
+        Ending e = ending(Ending::Kind::AlreadyPast, names_, t_.steps[target].id);
+        e.last = session.journal.steps().back().id;
+        rep_.ended(e);
         return 0;
     }
     // Conflicts are found before anything changes: objects of the steps to apply that exist already.
     try {
         for (int i = static_cast<int>(done); i <= target; ++i) {
-            im.ctx.step = t_.steps[i].id;
-            for (auto& a : t_.steps[i].actions) a->preflight(im.ctx);
+            session.ctx.step = t_.steps[i].id;
+            for (auto& a : t_.steps[i].actions) a->preflight(session.ctx);
         }
     } catch (const Error&) {
-        im.finish_if_empty();  // not even an empty state directory stays behind
+        session.finish_if_empty();  // not even an empty state directory stays behind
         throw;
     }
-    if (im.journal.meta("tutorial").empty()) im.journal.set_meta("tutorial", t_.name);
+    if (session.journal.meta("tutorial").empty()) session.journal.set_meta("tutorial", t_.name);
     for (int i = 0; i <= target; ++i) {
         const Step& s = t_.steps[i];
         if (static_cast<size_t>(i) < done) {
-            out_ << "  " << kSame << " " << pad(s.id, w) << s.title << " (already applied)\n";
+            rep_.step(outcome(StepOutcome::Kind::AlreadyApplied, s));
             continue;
         }
         if (InterruptGuard::hit()) {
-            out_ << "Interrupted; stopped before '" << s.id << "'. The lab is consistent: netlab run resumes, netlab undo walks back.\n";
-            im.finish_if_empty();
+            rep_.ended(ending(Ending::Kind::InterruptedBefore, names_, s.id));
+            session.finish_if_empty();
             return 130;
         }
-        im.ctx.step = s.id;
-        im.journal.begin_step(s.id);
+        session.ctx.step = s.id;
+        session.journal.begin_step(s.id);
         try {
             for (auto& a : s.actions) {
-                a->apply(im.ctx);
+                a->apply(session.ctx);
                 if (InterruptGuard::hit()) throw Error("interrupted (Ctrl-C or a signal)");
             }
         } catch (const Error& e) {
-            out_ << "  " << kFail << " " << pad(s.id, w) << s.title << "\n";
-            out_ << "      " << e.what() << "\n";
-            if (!e.hint().empty()) out_ << "      hint: " << e.hint() << "\n";
-            out_ << "      rolling back '" << s.id << "'..." << std::endl;
+            StepOutcome failed = outcome(StepOutcome::Kind::ApplyFailed, s);
+            failed.ok = false;
+            failed.error = e.what();
+            failed.hint = e.hint();
+            rep_.step(failed);
             try {
-                im.undo_records(s.id);
-                im.finish_if_empty();
+                session.undo_records(s.id);
+                session.finish_if_empty();
             } catch (const Error& e2) {
-                out_ << "      rollback failed: " << e2.what() << "\n      run `netlab undo` or `netlab reset`\n";
+                Ending rf = ending(Ending::Kind::RollbackFailed, names_, s.id);
+                rf.error = e2.what();
+                rep_.ended(rf);
                 return 1;
             }
             if (!InterruptGuard::hit()) return 1;
-            out_ << "Interrupted; '" << s.id << "' was rolled back. The lab is consistent: netlab run resumes, "
-                 << "netlab undo walks back.\n";
+            rep_.ended(ending(Ending::Kind::InterruptedRolledBack, names_, s.id));
             return 130;
         }
-        im.journal.finish_step(s.id);
+        session.journal.finish_step(s.id);
         std::vector<Check> checks;
-        if (o.verify && !InterruptGuard::hit()) checks = im.verify_step(s, true, nullptr);
+        if (o.verify && !InterruptGuard::hit()) checks = session.verify_step(s, true, nullptr);
         if (InterruptGuard::hit()) {
-            out_ << "  " << kOk << " " << pad(s.id, w) << s.title << " (applied; interrupted before its checks were done)\n"
-                 << "Interrupted after '" << s.id << "'. The lab is consistent: netlab verify checks it, netlab run "
-                 << "resumes, netlab undo walks back.\n";
+            rep_.step(outcome(StepOutcome::Kind::AppliedUnchecked, s));
+            rep_.ended(ending(Ending::Kind::InterruptedAfter, names_, s.id));
             return 130;
         }
-        bool ok = all_ok(checks);
-        out_ << "  " << (ok ? kOk : kFail) << " " << pad(s.id, w) << s.title << "\n";
-        print_checks(out_, checks, false);
-        out_.flush();
-        if (!ok) {
-            out_ << "Step '" << s.id << "' is applied but its checks failed; inspect it (netlab exec ...), then "
-                 << "netlab undo.\n";
+        StepOutcome applied = outcome(StepOutcome::Kind::Applied, s);
+        applied.ok = all_ok(checks);
+        applied.checks = std::move(checks);
+        rep_.step(applied);
+        if (!applied.ok) {
+            rep_.ended(ending(Ending::Kind::ChecksFailed, names_, s.id));
             return 1;
         }
         if (o.after_step && i < target) o.after_step(s);
@@ -353,15 +336,17 @@ int Runner::run(const RunOptions& o) {
 int Runner::undo(const UndoOptions& o) {
     if (!o.to.empty() && t_.index_of(o.to) < 0) throw UsageError(unknown_step(t_, o.to));
     if (!o.all && o.to.empty() && o.steps < 1) throw UsageError("--steps needs a number of at least 1");
-    LabLock lock(dir_, out_);
+    LabLock lock(dir_, rep_.text());
     InterruptGuard ig;
-    Impl im(*this);
-    im.check_consistent();
-    im.recover();
-    auto steps = im.journal.steps();
+    RunSession session(*this);
+    session.check_consistent();
+    session.recover();
+    auto steps = session.journal.steps();
     if (steps.empty()) {
-        out_ << "Lab '" << names_.lab << "' has nothing applied; nothing to undo.\n";
-        im.finish_if_empty();
+        Ending e = ending(Ending::Kind::NothingApplied, names_);
+        e.command = "undo";
+        rep_.ended(e);
+        session.finish_if_empty();
         return 0;
     }
     size_t count = 0;
@@ -373,47 +358,52 @@ int Runner::undo(const UndoOptions& o) {
         if (idx < 0) throw UsageError("step '" + o.to + "' is not applied (last applied: " + steps.back().id + ")");
         count = steps.size() - 1 - static_cast<size_t>(idx);
     } else count = std::min<size_t>(static_cast<size_t>(o.steps), steps.size());
-    const size_t w = im.width();
     std::vector<std::string> ids;  // the steps to undo, the last first
     for (size_t k = 0; k < count; ++k) ids.push_back(steps[steps.size() - 1 - k].id);
-    const std::set<std::string> removed = im.containers_removed(ids);
+    const std::set<std::string> removed = session.containers_removed(ids);
     for (auto& id : ids) {
         if (InterruptGuard::hit()) {
-            im.finish_half_undone();
-            out_ << "Interrupted; the lab is consistent up to '"
-                 << (im.journal.steps().empty() ? std::string("(nothing)") : im.journal.steps().back().id)
-                 << "': netlab verify checks it, netlab undo goes on, netlab run builds it up again.\n";
-            im.finish_if_empty();
+            session.finish_half_undone();
+            Ending e = ending(Ending::Kind::InterruptedUndo, names_);
+            if (!session.journal.steps().empty()) e.last = session.journal.steps().back().id;
+            rep_.ended(e);
+            session.finish_if_empty();
             return 130;
         }
         const Step* s = t_.find(id);
+        StepOutcome undone;
+        undone.id = id;
+        undone.title = s ? s->title : std::string();
         std::string waits_for;
         try {
-            waits_for = im.undo_step(id, removed);
+            waits_for = session.undo_step(id, removed);
         } catch (const Error& e) {
-            out_ << "  " << kFail << " " << pad(id, w) << "undo failed: " << e.what() << "\n";
-            if (!e.hint().empty()) out_ << "      hint: " << e.hint() << "\n";
-            out_ << "      the journal keeps what is left; run `netlab undo` again after fixing it, or `netlab reset`\n";
+            undone.kind = StepOutcome::Kind::UndoFailed;
+            undone.ok = false;
+            undone.error = e.what();
+            undone.hint = e.hint();
+            rep_.step(undone);
             return 1;
         }
-        std::string how = " (undone)";
+        undone.kind = StepOutcome::Kind::Undone;
         if (!waits_for.empty())  // "netns:x" -> "netns x"
-            how = " (goes with " + waits_for.replace(waits_for.find(':'), 1, " ") + ", deleted below)";
-        out_ << "  " << kUndo << " " << pad(id, w) << (s ? s->title : std::string()) << how << "\n";
-        out_.flush();
+            undone.goes_with = waits_for.replace(waits_for.find(':'), 1, " ");
+        rep_.step(undone);
     }
-    im.finish_if_empty();
+    session.finish_if_empty();
     return 0;
 }
 
 int Runner::verify() {
-    LabLock lock(dir_, out_);
-    Impl im(*this);
-    im.check_consistent();
-    const auto& steps = im.journal.steps();
+    LabLock lock(dir_, rep_.text());
+    RunSession session(*this);
+    session.check_consistent();
+    const auto& steps = session.journal.steps();
     if (steps.empty()) {
-        out_ << "Lab '" << names_.lab << "' has nothing applied; nothing to verify.\n";
-        im.finish_if_empty();
+        Ending e = ending(Ending::Kind::NothingApplied, names_);
+        e.command = "verify";
+        rep_.ended(e);
+        session.finish_if_empty();
         return 0;
     }
     // Keys of the actions of later steps supersede those of earlier ones.
@@ -425,64 +415,49 @@ int Runner::verify() {
             for (auto& a : s->actions)
                 for (auto& k : a->keys(names_)) acc.insert(k);
     }
-    const size_t w = im.width();
     bool ok_all = true;
     for (size_t i = 0; i < steps.size(); ++i) {
         const Step* s = t_.find(steps[i].id);
         if (!s) continue;
         bool last = i + 1 == steps.size();
-        auto checks = im.verify_step(*s, last, &later[i]);
-        bool ok = all_ok(checks) && steps[i].state == StepState::Applied;
-        ok_all = ok_all && ok;
-        out_ << "  " << (ok ? kOk : kFail) << " " << pad(s->id, w) << s->title
-             << (steps[i].state == StepState::Applied ? "" : " (interrupted: run `netlab run` or `netlab undo`)") << "\n";
-        print_checks(out_, checks, false);
+        StepOutcome verified = outcome(StepOutcome::Kind::Verified, *s);
+        verified.checks = session.verify_step(*s, last, &later[i]);
+        verified.interrupted = steps[i].state != StepState::Applied;
+        verified.ok = all_ok(verified.checks) && !verified.interrupted;
+        ok_all = ok_all && verified.ok;
+        rep_.step(verified);
     }
     return ok_all ? 0 : 1;
 }
 
-int Runner::status(bool json) {
-    std::vector<std::string> done;
-    std::string state = "clean";
+LabStatus Runner::status() const {
+    LabStatus st;
+    st.lab = names_.lab;
+    st.tutorial = t_.name;
+    st.state = "clean";
+    st.steps = t_.steps.size();
     if (fs::exists(dir_ / "journal.toml")) {
         Journal j(dir_ / "journal.toml");
         for (auto& s : j.steps()) {
-            done.push_back(s.id);
-            if (s.state != StepState::Applied) state = "interrupted";
+            st.applied.push_back(s.id);
+            if (s.state != StepState::Applied) st.state = "interrupted";
         }
-        if (state == "clean" && !done.empty()) state = "applied";
+        if (st.state == "clean" && !st.applied.empty()) st.state = "applied";
     }
-    if (json) {
-        out_ << "{\"lab\":\"" << json_escape(names_.lab) << "\",\"tutorial\":\"" << json_escape(t_.name)
-             << "\",\"state\":\"" << state << "\",\"applied\":[";
-        for (size_t i = 0; i < done.size(); ++i) out_ << (i ? "," : "") << "\"" << json_escape(done[i]) << "\"";
-        out_ << "],\"next\":";
-        if (done.size() < t_.steps.size()) out_ << "\"" << json_escape(t_.steps[done.size()].id) << "\"";
-        else out_ << "null";
-        out_ << ",\"steps\":" << t_.steps.size() << "}\n";
-        return 0;
+    if (st.applied.size() < t_.steps.size()) {
+        st.next = t_.steps[st.applied.size()].id;
+        st.next_title = t_.steps[st.applied.size()].title;
     }
-    out_ << "lab " << names_.lab << " (tutorial " << t_.name << "): ";
-    if (done.empty()) out_ << "nothing applied\n";
-    else out_ << done.size() << " of " << t_.steps.size() << " steps applied, last '" << done.back() << "'"
-              << (state == "interrupted" ? " (interrupted)" : "") << "\n";
-    if (done.size() < t_.steps.size()) out_ << "next: " << t_.steps[done.size()].id << " - " << t_.steps[done.size()].title << "\n";
+    return st;
+}
+
+int Runner::report_status() {
+    rep_.status(status());
     return 0;
 }
 
 int Runner::list() {
-    auto done = applied();
-    const size_t w = [&] {
-        size_t m = 0;
-        for (auto& s : t_.steps) m = std::max(m, s.id.size());
-        return m + 2;
-    }();
-    out_ << t_.title << "\n";
-    for (size_t i = 0; i < t_.steps.size(); ++i) {
-        bool on = i < done.size();
-        out_ << "  " << (on ? "[x]" : "[ ]") << " " << std::setw(2) << i + 1 << ". " << pad(t_.steps[i].id, w)
-             << t_.steps[i].title << "\n";
-    }
+    rep_.list(t_, applied().size());
     return 0;
 }
 

@@ -137,6 +137,7 @@ Tutorial load_tutorial(const fs::path& file, const Registry& reg) {
         load_list("action", [&](const std::string& kind, const Params& p) {
             s.actions.push_back(reg.make_action(kind, p));
         });
+        // [[step.verify]] lists the step's probes (Probe::run sends traffic); Action::check reads state back.
         load_list("verify", [&](const std::string& kind, const Params& p) {
             s.probes.push_back(reg.make_probe(kind, p));
         });

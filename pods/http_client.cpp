@@ -21,6 +21,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <nlohmann/json.hpp>
 
 #include "base/error.h"
 
@@ -34,158 +35,36 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-// ---- a strict parser for the pod's flat one-line JSON object ----------------------------------
+// ---- the pod's JSON reply ---------------------------------------------------------------------
 
-class FlatJson {
-public:
-    explicit FlatJson(std::string_view s) : s_(s) {}
+// A member of `j` that is a string, or "" when absent or of another type.
+std::string string_member(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
 
-    // Calls on_string(key, value) / on_number(key, value) for each member. False on any syntax error.
-    template <class S, class N>
-    bool parse(S&& on_string, N&& on_number) {
-        ws();
-        if (!eat('{')) return false;
-        ws();
-        if (eat('}')) return tail();
-        for (;;) {
-            std::string key;
-            ws();
-            if (!string(key)) return false;
-            ws();
-            if (!eat(':')) return false;
-            ws();
-            if (peek() == '"') {
-                std::string value;
-                if (!string(value)) return false;
-                on_string(key, std::move(value));
-            } else {
-                uint64_t value = 0;
-                if (!number(value)) return false;
-                on_number(key, value);
-            }
-            ws();
-            if (eat(',')) continue;
-            if (eat('}')) return tail();
-            return false;
-        }
-    }
+// A member of `j` that is a port number (an unsigned integer up to 65535).
+std::optional<uint16_t> port_member(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_unsigned()) return std::nullopt;
+    uint64_t v = it->get<uint64_t>();
+    if (v > 65535) return std::nullopt;
+    return static_cast<uint16_t>(v);
+}
 
-private:
-    char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
-    bool eat(char c) {
-        if (peek() != c || i_ >= s_.size()) return false;
-        ++i_;
-        return true;
-    }
-    void ws() {
-        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
-    }
-    bool tail() {
-        ws();
-        return i_ == s_.size();
-    }
-    bool number(uint64_t& v) {
-        std::size_t start = i_;
-        while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
-        std::size_t len = i_ - start;
-        if (len == 0 || len > 19 || (len > 1 && s_[start] == '0')) return false;
-        auto r = std::from_chars(s_.data() + start, s_.data() + i_, v);
-        return r.ec == std::errc();
-    }
-    bool hex4(unsigned& v) {
-        if (i_ + 4 > s_.size()) return false;
-        v = 0;
-        for (int k = 0; k < 4; ++k) {
-            char c = s_[i_++];
-            v <<= 4;
-            if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-            else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
-            else return false;
-        }
-        return true;
-    }
-    static void utf8(std::string& out, unsigned cp) {
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xc0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xe0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        } else {
-            out += static_cast<char>(0xf0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        }
-    }
-    bool string(std::string& out) {
-        if (!eat('"')) return false;
-        while (i_ < s_.size()) {
-            char c = s_[i_++];
-            if (c == '"') return true;
-            if (static_cast<unsigned char>(c) < 0x20) return false;
-            if (c != '\\') {
-                out += c;
-                continue;
-            }
-            if (i_ >= s_.size()) return false;
-            char e = s_[i_++];
-            switch (e) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '/': out += '/'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'u': {
-                unsigned cp = 0;
-                if (!hex4(cp)) return false;
-                if (cp >= 0xd800 && cp < 0xdc00) {
-                    unsigned lo = 0;
-                    if (!eat('\\') || !eat('u') || !hex4(lo) || lo < 0xdc00 || lo >= 0xe000) return false;
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                } else if (cp >= 0xdc00 && cp < 0xe000) {
-                    return false;
-                }
-                utf8(out, cp);
-                break;
-            }
-            default: return false;
-            }
-        }
-        return false;
-    }
-
-    std::string_view s_;
-    std::size_t i_ = 0;
-};
-
-// Fills the pod fields from a netlab pod's JSON reply; leaves them empty for anything else.
+// Fills the pod fields from a netlab pod's JSON reply (pod_server.h: one object with "pod", "addr",
+// "port", "client_addr", "client_port"); leaves them empty for anything else.
 void parse_pod_reply(HttpResult& r) {
-    std::string pod, addr, client_addr;
-    std::optional<uint64_t> port, client_port;
-    bool ok = FlatJson(r.body).parse(
-        [&](const std::string& k, std::string v) {
-            if (k == "pod") pod = std::move(v);
-            else if (k == "addr") addr = std::move(v);
-            else if (k == "client_addr") client_addr = std::move(v);
-        },
-        [&](const std::string& k, uint64_t v) {
-            if (k == "port") port = v;
-            else if (k == "client_port") client_port = v;
-        });
-    if (!ok || pod.empty() || !port || !client_port || *port > 65535 || *client_port > 65535) return;
+    nlohmann::json j = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return;  // also a body that is not JSON at all (discarded)
+    std::string pod = string_member(j, "pod");
+    auto port = port_member(j, "port"), client_port = port_member(j, "client_port");
+    if (pod.empty() || !port || !client_port) return;
     r.pod = std::move(pod);
-    r.pod_addr = std::move(addr);
-    r.pod_port = static_cast<uint16_t>(*port);
-    r.client_addr = std::move(client_addr);
-    r.client_port = static_cast<uint16_t>(*client_port);
+    r.pod_addr = string_member(j, "addr");
+    r.pod_port = *port;
+    r.client_addr = string_member(j, "client_addr");
+    r.client_port = *client_port;
 }
 
 std::string describe(const error_code& ec, std::chrono::milliseconds timeout, bool got_some) {

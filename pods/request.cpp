@@ -14,6 +14,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <nlohmann/json.hpp>
 
 namespace netlab::pods {
 
@@ -26,32 +27,6 @@ void append_uint(std::string& out, unsigned long v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, r.ptr);
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    out += '"';
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 0xf];
-            } else {
-                out += ch;
-            }
-        }
-    }
-    out += '"';
 }
 
 // The text form is exactly one line: control characters in the name become '?'.
@@ -187,17 +162,13 @@ private:
 
 void append_reply_body(std::string& out, const ReplyContext& c, bool json) {
     if (json) {
-        out += "{\"pod\":";
-        append_json_string(out, c.pod);
-        out += ",\"addr\":";
-        append_json_string(out, c.local_addr);
-        out += ",\"port\":";
-        append_uint(out, c.local_port);
-        out += ",\"client_addr\":";
-        append_json_string(out, c.peer_addr);
-        out += ",\"client_port\":";
-        append_uint(out, c.peer_port);
-        out += "}\n";
+        const nlohmann::ordered_json j{{"pod", c.pod},
+                                       {"addr", c.local_addr},
+                                       {"port", c.local_port},
+                                       {"client_addr", c.peer_addr},
+                                       {"client_port", c.peer_port}};
+        out += j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+        out += '\n';
     } else {
         out += "pod ";
         append_text_safe(out, c.pod);

@@ -32,7 +32,7 @@ public:
         net::Rtnl rt(real);
         ctx.change("address", {{"ns", real}, {"dev", dev_}, {"cidr", cidr_}}, [&] { rt.add_address(dev_, cidr_); });
     }
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         auto addrs = net::Rtnl(real).addresses();
         std::string seen;

@@ -23,6 +23,7 @@ public:
         return {in_ns(n, ns_) + "ip link add dev " + name_ + " type bridge"};
     }
     std::vector<std::string> keys(const LabNames& n) const override { return {"link:" + n.ns(ns_) + ":" + name_}; }
+    void makes(const LabNames& n, lab::LabInventory& inv) const override { inv.add_link({n.ns(ns_), name_, "bridge"}); }
 
     void apply(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
@@ -32,7 +33,7 @@ public:
         ctx.change("link", {{"ns", real}, {"name", name_}}, [&] { rt.add_bridge(name_); });
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         net::Rtnl rt(real);
         auto l = rt.link(name_);

@@ -64,7 +64,7 @@ public:
                        [&] { rt.set_hairpin(p, on_); });
         }
     }
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         net::Rtnl rt(real);
         std::vector<Check> out;
@@ -104,7 +104,7 @@ public:
         ctx.change("promisc", {{"ns", real}, {"dev", dev_}, {"prior", l->promisc ? "on" : "off"}},
                    [&] { rt.set_promisc(dev_, on_); });
     }
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         auto l = net::Rtnl(real).link(dev_);
         std::string want = on_ ? "on" : "off";
@@ -244,7 +244,7 @@ public:
             if (l.master_name == bridge_) set_hairpin(l.name, true);
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         std::vector<Check> out;
         net::Rtnl rt(real);

@@ -34,7 +34,7 @@ public:
         ctx.change("link-state", {{"ns", real}, {"name", name_}, {"prior", l->up ? "up" : "down"}},
                    [&] { rt.set_up(name_, up_); });
     }
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         auto l = net::Rtnl(real).link(name_);
         std::string want = up_ ? "up" : "down";

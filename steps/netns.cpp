@@ -33,6 +33,7 @@ public:
                 in_ns(n, name_) + "ip link set dev lo alias '" + owner_mark(n) + "'"};
     }
     std::vector<std::string> keys(const LabNames& n) const override { return {"netns:" + n.ns(name_)}; }
+    void makes(const LabNames& n, lab::LabInventory& inv) const override { inv.add_namespace(n.ns(name_)); }
 
     void preflight(Context& ctx) override { refuse_existing(ctx); }
 
@@ -67,7 +68,7 @@ public:
         lab::Journal::maybe_fault();
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(name_);
         std::vector<Check> out;
         bool exists = net::netns_exists(real);

@@ -175,6 +175,9 @@ public:
     std::vector<std::string> keys(const LabNames& n) const override {
         return {"pod:" + n.ns(ns_) + ":" + std::to_string(port_)};
     }
+    void makes(const LabNames& n, lab::LabInventory& inv) const override {
+        inv.add_pod({n.ns(ns_), name_, static_cast<uint16_t>(port_)});
+    }
 
     // A pod of this lab and name that runs already is not in the journal: left by a lost journal.
     void preflight(Context& ctx) override {
@@ -205,7 +208,7 @@ public:
                             });
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         std::vector<Check> out;
         net::NetnsGuard g(real);

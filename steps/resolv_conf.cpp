@@ -77,6 +77,9 @@ public:
                 "grep -qxF '" + line() + "' " + f + " 2>/dev/null || echo '" + line() + "' >> " + f};
     }
     std::vector<std::string> keys(const LabNames& n) const override { return {"file:" + (dir(n) / "resolv.conf").string()}; }
+    void makes(const LabNames& n, lab::LabInventory& inv) const override {
+        inv.add_file((dir(n) / "resolv.conf").string(), line());
+    }
 
     void apply(Context& ctx) override {
         fs::path d = dir(ctx.names);
@@ -110,7 +113,7 @@ public:
         ctx.change_persistent("file", data, [&] { lab::write_file_atomic(f, next, mode); });
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         fs::path f = dir(ctx.names) / "resolv.conf";
         auto text = lab::read_file(f);
         int n = text ? count_line(*text, line()) : 0;

@@ -45,7 +45,7 @@ public:
         if (!r_.dev.empty()) d["dev"] = r_.dev;
         ctx.change("route", d, [&] { rt.add_route(r_); });
     }
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         std::string seen;
         bool found = false;

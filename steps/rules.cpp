@@ -55,6 +55,11 @@ public:
         return out;
     }
     std::vector<std::string> keys(const LabNames& n) const override { return {"rules:" + n.ns(ns_)}; }
+    void makes(const LabNames& n, lab::LabInventory& inv) const override {
+        inv.add_rules(n.ns(ns_));
+        for (auto& c : cmds_)
+            if (c.op == 'N') inv.add_chain({n.ns(ns_), c.table, c.chain});
+    }
 
     void apply(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
@@ -74,7 +79,7 @@ public:
                    [&] { net::nft_replace(real, rules::normalized(next), rules::tables()); });
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         // Expected: the ruleset the latest rules change of this lab made in this namespace.
         std::string after;

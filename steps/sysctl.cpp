@@ -33,7 +33,7 @@ public:
         ctx.change("sysctl", {{"ns", real}, {"key", key_}, {"prior", *prior}, {"value", value_}},
                    [&] { net::sysctl_write(real, key_, value_); });
     }
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_);
         auto v = net::sysctl_read(real, key_);
         return {expect(v && *v == value_, key_ + " = " + value_ + " in netns " + real, value_, v ? *v : "no such key")};

@@ -36,6 +36,10 @@ public:
         return c;
     }
     std::vector<std::string> keys(const LabNames& n) const override { return {"link:" + n.ns(ns_) + ":" + name_}; }
+    void makes(const LabNames& n, lab::LabInventory& inv) const override {
+        inv.add_link({n.ns(ns_), name_, "veth"});
+        inv.add_link({n.ns(peer_ns_), peer_, "veth"});
+    }
 
     // A link of either name inside a namespace of the lab that exists already was made by hand.
     void preflight(Context& ctx) override {
@@ -64,7 +68,7 @@ public:
         }
     }
 
-    std::vector<Check> verify(Context& ctx) override {
+    std::vector<Check> check(Context& ctx) override {
         const std::string real = ctx.names.ns(ns_), peer_real = ctx.names.ns(peer_ns_);
         std::vector<Check> out;
         net::Rtnl rt(real);

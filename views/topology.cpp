@@ -97,24 +97,6 @@ std::optional<Backend> backend_of(const Topology& t, const std::string& target, 
     return std::nullopt;
 }
 
-LabShape shape_of(const lab::Tutorial& t, const lab::LabNames& names) {
-    LabShape s;
-    s.host = names.ns(lab::LabNames::kHost);
-    s.namespaces.push_back(s.host);
-    auto add_unique = [](auto& v, const auto& x) {
-        if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
-    };
-    for (const auto& step : t.steps)
-        for (const auto& a : step.actions)
-            for (const auto& k : a->keys(names)) {
-                if (k.starts_with("netns:")) add_unique(s.namespaces, k.substr(6));
-                if (!k.starts_with("pod:")) continue;
-                auto colon = k.rfind(':');
-                add_unique(s.pod_ports[k.substr(4, colon - 4)], static_cast<uint16_t>(std::stoi(k.substr(colon + 1))));
-            }
-    return s;
-}
-
 // ---------------------------------------------------------------- reading the kernel
 
 namespace {
@@ -163,24 +145,27 @@ NsView read_ns(const std::string& real, bool host) {
 
 }  // namespace
 
-Topology read_topology(const lab::LabNames& names, const LabShape& shape) {
+Topology read_topology(const lab::LabNames& names, const lab::LabInventory& inv) {
     Topology t;
     t.lab = names.lab;
-    if (!net::netns_exists(shape.host))
-        throw Error("show lab '" + names.lab + "': it is not built (there is no namespace " + shape.host + ")",
+    if (!net::netns_exists(inv.host))
+        throw Error("show lab '" + names.lab + "': it is not built (there is no namespace " + inv.host + ")",
                     "build it, or part of it: netlab " + (names.lab == "default" ? "" : "--lab " + names.lab + " ") +
                         "run [--until STEP]");
-    for (const auto& n : shape.namespaces) {
-        if (net::netns_exists(n)) t.namespaces.push_back(read_ns(n, n == shape.host));
+    std::vector<std::string> order{inv.host};  // the lab host first, then in the tutorial's order
+    for (const auto& n : inv.namespaces)
+        if (n != inv.host) order.push_back(n);
+    for (const auto& n : order) {
+        if (net::netns_exists(n)) t.namespaces.push_back(read_ns(n, n == inv.host));
         else t.absent.push_back(n);
     }
     // Pods are probed after every fork above: the HTTP client may start threads.
     for (auto& n : t.namespaces) {
-        auto it = shape.pod_ports.find(n.name);
-        if (it != shape.pod_ports.end()) n.pods = probe_pods(names.lab, n.name, it->second);
+        auto ports = inv.pod_ports(n.name);
+        if (!ports.empty()) n.pods = probe_pods(names.lab, n.name, ports);
     }
     t.veths = pair_veths(t.namespaces);
-    t.services = decode_services(net::to_ruleset(net::nft_dump(shape.host, {"nat"})));
+    t.services = decode_services(net::to_ruleset(net::nft_dump(inv.host, {"nat"})));
     return t;
 }
 

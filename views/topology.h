@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "lab/action.h"
-#include "lab/tutorial.h"
+#include "lab/inventory.h"
 #include "netutil/rtnl.h"
 #include "views/service.h"
 
@@ -69,15 +69,8 @@ struct Backend {
 };
 std::optional<Backend> backend_of(const Topology& t, const std::string& target, uint16_t port);
 
-// What the tutorial says a lab is made of: its namespaces (real names) and where pods may run.
-struct LabShape {
-    std::string host;                                   // the lab host's real name
-    std::vector<std::string> namespaces;                // in the tutorial's order, the host included
-    std::map<std::string, std::vector<uint16_t>> pod_ports;  // real namespace -> ports
-};
-LabShape shape_of(const lab::Tutorial& t, const lab::LabNames& names);
-
 // Reads the lab as it is now (root). Throws Error with a hint when the lab host does not exist.
-Topology read_topology(const lab::LabNames& names, const LabShape& shape);
+// `inv` (lab/inventory.h) says which namespaces to look at (the lab host first) and where pods may run.
+Topology read_topology(const lab::LabNames& names, const lab::LabInventory& inv);
 
 }  // namespace netlab::views

@@ -32,7 +32,7 @@ public:
     std::string describe(const lab::LabNames&) const override { return "nop"; }
     std::vector<std::string> commands(const lab::LabNames&) const override { return {}; }
     void apply(lab::Context&) override {}
-    std::vector<lab::Check> verify(lab::Context&) override { return {}; }
+    std::vector<lab::Check> check(lab::Context&) override { return {}; }
 };
 
 // A live answer kind for tests: observes `value` (or throws when it is "error"), counting calls.

@@ -34,7 +34,7 @@ public:
             ++g_changes;
         });
     }
-    std::vector<lab::Check> verify(lab::Context&) override {
+    std::vector<lab::Check> check(lab::Context&) override {
         return {{g_kernel.count(name_) > 0, name_ + " exists", "present", "absent", ""}};
     }
 
@@ -306,7 +306,7 @@ public:
     void apply(lab::Context& ctx) override {
         ctx.change("boxed", {{"name", name_}, {"in", in_}}, [&] { g_kernel.insert(in_.empty() ? name_ : in_ + "/" + name_); });
     }
-    std::vector<lab::Check> verify(lab::Context&) override { return {}; }
+    std::vector<lab::Check> check(lab::Context&) override { return {}; }
 
 private:
     std::string name_, in_;

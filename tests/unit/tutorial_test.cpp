@@ -18,7 +18,7 @@ public:
     std::string describe(const lab::LabNames&) const override { return "nop"; }
     std::vector<std::string> commands(const lab::LabNames&) const override { return {}; }
     void apply(lab::Context&) override {}
-    std::vector<lab::Check> verify(lab::Context&) override { return {}; }
+    std::vector<lab::Check> check(lab::Context&) override { return {}; }
 };
 
 std::string load_error(const std::string& toml) {

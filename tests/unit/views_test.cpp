@@ -311,17 +311,6 @@ TEST_CASE("graph dot: names with quotes and backslashes are escaped") {
     CHECK(has_line(dot, "    \"ns\\\"x/we\\\\ird\" [label=\"we\\\\ird\\ndummy, up\"];"));
 }
 
-TEST_CASE("shape_of: the article's namespaces, the lab host first, and where its pods run") {
-    lab::Registry reg;
-    steps::register_all(reg);
-    auto t = lab::load_tutorial(lab::find_tutorial("article", ""), reg);
-    auto s = shape_of(t, lab::LabNames{"a"});
-    CHECK(s.host == "a-netlab");
-    CHECK(s.namespaces == std::vector<std::string>{"a-netlab", "a-netlab-world", "a-netns_dustin", "a-netns_leah"});
-    CHECK(s.pod_ports == std::map<std::string, std::vector<uint16_t>>{
-                             {"a-netlab-world", {8080}}, {"a-netns_dustin", {8080}}, {"a-netns_leah", {8080}}});
-}
-
 // ---------------------------------------------------------------- rules
 
 namespace {

@@ -12,18 +12,18 @@ namespace netlab::cli {
 
 namespace fs = std::filesystem;
 
-fs::path Globals::self_exe() const {
+fs::path Invocation::self_exe() const {
     std::error_code ec;
     auto p = fs::read_symlink("/proc/self/exe", ec);
     return ec ? fs::path("netlab") : p;
 }
 
-fs::path Globals::state_root() const {
+fs::path Invocation::state_root() const {
     const char* d = std::getenv("NETLAB_STATE_DIR");
     return d ? fs::path(d) : fs::path("/run/netlab");
 }
 
-const lab::Registry& Globals::registry() {
+const lab::Registry& Invocation::registry() {
     if (!reg_) {
         reg_ = std::make_unique<lab::Registry>();
         steps::register_all(*reg_);
@@ -31,7 +31,7 @@ const lab::Registry& Globals::registry() {
     return *reg_;
 }
 
-const lab::Tutorial& Globals::tut() {
+const lab::Tutorial& Invocation::tut() {
     if (tut_) return *tut_;
     std::string name = tutorial;
     bool explicit_choice = tutorial_opt && tutorial_opt->count() > 0;
@@ -44,8 +44,12 @@ const lab::Tutorial& Globals::tut() {
     return *tut_;
 }
 
-lab::Runner Globals::runner(std::ostream& out) {
+lab::Runner Invocation::runner(std::ostream& out) {
     return lab::Runner(tut(), registry(), names(), state_root(), self_exe(), out);
+}
+
+lab::Runner Invocation::runner(lab::Reporter& reporter) {
+    return lab::Runner(tut(), registry(), names(), state_root(), self_exe(), reporter);
 }
 
 void need_root(const std::string& what) {

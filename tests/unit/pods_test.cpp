@@ -1,4 +1,5 @@
-// The HTTP pod and its client, without root: reply bodies, URL parsing, and a real server on
+// pods/ without root: the pod's reply bodies, the client's URL parsing and its reading of a pod's
+// JSON reply, and a real server on
 // 127.0.0.1 (an ephemeral port, in a child process killed by a guard) probed with http_get and raw
 // sockets. Every wait is bounded.
 #include <doctest/doctest.h>
@@ -750,6 +751,65 @@ TEST_CASE("http_get: a reply that is not a pod's leaves the pod fields empty") {
     CHECK(r.body == "nope\n");
     CHECK(r.pod.empty());
     CHECK(r.client_port == 0);
+}
+
+namespace {
+
+// http_get against a peer on 127.0.0.1 that answers one request with 200 and `body`.
+HttpResult get_served(const std::string& body) {
+    LocalSocket lst(true);
+    std::thread peer([&] {
+        pollfd p{lst.fd, POLLIN, 0};
+        if (::poll(&p, 1, 3000) <= 0) return;
+        int c = ::accept(lst.fd, nullptr, nullptr);
+        if (c < 0) return;
+        char buf[2048];
+        pollfd q{c, POLLIN, 0};
+        if (::poll(&q, 1, 3000) > 0) (void)::recv(c, buf, sizeof buf, 0);
+        std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+        (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+        ::close(c);
+    });
+    HttpResult r = http_get("127.0.0.1", lst.port, "/", milliseconds(2000));
+    peer.join();
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("http_get: a pod's JSON reply fills the pod fields, whatever its spacing, order or extra members") {
+    HttpResult r = get_served(
+        " { \"client_port\" : 40000, \"extra\": [1, {\"x\": null}], \"pod\": \"n\\u00e9\\\"s\", \"addr\": \"10.0.0.11\","
+        " \"port\": 8080, \"client_addr\": \"10.0.0.1\"}\n");
+    REQUIRE(r.ok);
+    CHECK(r.pod == "n\xc3\xa9\"s");
+    CHECK(r.pod_addr == "10.0.0.11");
+    CHECK(r.pod_port == 8080);
+    CHECK(r.client_addr == "10.0.0.1");
+    CHECK(r.client_port == 40000);
+}
+
+TEST_CASE("http_get: JSON that is not a pod's reply leaves the pod fields empty") {
+    for (const char* body : {
+             "{\"pod\":\"p\",\"addr\":\"a\",\"port\":8080,\"client_addr\":\"c\"}",                      // no client_port
+             "{\"pod\":\"p\",\"port\":-1,\"client_port\":1}",                                         // negative
+             "{\"pod\":\"p\",\"port\":65536,\"client_port\":1}",                                      // too big
+             "{\"pod\":\"p\",\"port\":80.5,\"client_port\":1}",                                       // not an integer
+             "{\"pod\":\"p\",\"port\":\"80\",\"client_port\":1}",                                     // a string
+             "{\"pod\":\"\",\"port\":80,\"client_port\":1}",                                           // no name
+             "{\"pod\":7,\"port\":80,\"client_port\":1}",                                              // a number
+             "{\"pod\":\"p\",\"port\":80,\"client_port\":1",                                          // cut short
+             "{\"pod\":\"p\",\"port\":80,\"client_port\":1} trailing",                                 // garbage after
+             "[{\"pod\":\"p\",\"port\":80,\"client_port\":1}]",                                        // not an object
+         }) {
+        CAPTURE(body);
+        HttpResult r = get_served(body);
+        REQUIRE(r.ok);
+        CHECK(r.pod.empty());
+        CHECK(r.pod_port == 0);
+        CHECK(r.client_port == 0);
+    }
 }
 
 TEST_CASE("pod server: a chunked body whose last chunk arrives byte by byte is served (regression)") {
