@@ -18,6 +18,7 @@ struct Builder {
     const TraceInput& in;
     std::vector<PacketPath> packets;
     std::map<uint32_t, size_t> current;  // trace id -> index in packets
+    std::optional<size_t> last;          // the packet of the latest event
 
     const net::ChainInfo* chain_of(const net::TraceEvent& e) const {
         for (auto& c : in.chains)
@@ -42,6 +43,25 @@ struct Builder {
         }
         if (e.ct_direction) return *e.ct_direction == 0 ? "request" : "reply";
         return "request";
+    }
+
+    // A packet passed up from the bridge to the IP stack (or handed on in other ways) gets a new trace
+    // id: a hook that no packet starts at, entered by a packet with the headers the latest packet had
+    // at its last hook, continues that packet.
+    PacketPath* continued(const net::TraceEvent& e, const std::string& fam, const std::string& hook) {
+        if (!last || !e.packet) return nullptr;
+        if ((fam == "bridge" && hook == "prerouting") || (fam == "ip" && hook == "output")) return nullptr;
+        PacketPath& p = packets[*last];
+        if (p.hops.empty()) return nullptr;
+        for (auto& h : p.hops)
+            if (h.family == fam && h.hook == hook) return nullptr;
+        const Hop& h = p.hops.back();
+        const auto& seen = h.after_nat ? h.after_nat : h.packet;
+        if (!seen || std::tie(seen->src, seen->sport, seen->dst, seen->dport) !=
+                         std::tie(e.packet->src, e.packet->sport, e.packet->dst, e.packet->dport))
+            return nullptr;
+        current[e.id] = *last;
+        return &p;
     }
 
     PacketPath& start_packet(const net::TraceEvent& e) {
@@ -77,6 +97,7 @@ struct Builder {
             // The first event of a base chain: the packet enters a hook (or a later chain of it).
             const std::string hook = hook_name(chain->hook);
             const std::string fam = family_text(e.family);
+            if (!p) p = continued(e, fam, hook);
             if (!p) p = &start_packet(e);
             size_t found = p->hops.size();
             for (size_t i = 0; i < p->hops.size(); ++i)
@@ -100,6 +121,7 @@ struct Builder {
             if (!p || p->hops.empty()) return;  // nothing known of this packet's hook
             hop = &p->hops.back();
         }
+        last = static_cast<size_t>(p - packets.data());
         if (e.ct_id && !p->ct_id) p->ct_id = e.ct_id;
         if (own) return;  // netlab's own chains only mark the hooks
 

@@ -26,9 +26,20 @@ void print_hop(std::ostream& out, const Hop& h) {
     if (h.family == "bridge" && !h.in.empty() && h.in == h.out) ifs += " (hairpin)";
     out << "    " << pad(where, 19) << pad(ifs, 34) << (h.packet ? packet_text(*h.packet) : "") << "\n";
     if (h.after_nat) out << "    " << pad("", 19 + 34) << "after NAT: " << packet_text(*h.after_nat) << "\n";
-    for (auto& r : h.rules) {
-        std::string what = r.rule.empty() ? "(" + r.table + " " + r.chain + ")" : r.rule;
-        out << "        " << pad(r.table, 7) << pad(what, 0) << " => " << r.verdict << "\n";
+    for (size_t i = 0; i < h.rules.size(); ++i) {
+        const RuleHit& r = h.rules[i];
+        std::string what = r.rule, verdict = r.verdict;
+        if (r.verdict == "fell off the end") {
+            what = "(no rule of " + r.chain + " matched)";
+            verdict = "back to the calling chain";
+            if (i + 1 < h.rules.size() && h.rules[i + 1].chain == r.chain &&
+                h.rules[i + 1].verdict.rfind("policy", 0) == 0) {
+                verdict = h.rules[++i].verdict;
+            }
+        } else if (r.verdict.rfind("policy", 0) == 0) {
+            what = "(" + r.chain + ")";
+        }
+        out << "        " << pad(r.table, 7) << what << " => " << verdict << "\n";
     }
 }
 
