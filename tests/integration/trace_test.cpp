@@ -229,3 +229,26 @@ TEST_CASE("netlab conntrack lists what the conntrack tool lists, DNAT split over
                 " >/dev/null; wait", 30);
     CHECK(w.out.find("[new] tcp") != std::string::npos);
 }
+
+TEST_CASE("ten traces from the lab host reach both endpoint chains, each naming its chain and the pod that answered") {
+    TestLab lab("tt");
+    REQUIRE(lab.run("run").rc == 0);
+    std::map<std::string, int> chains;
+    for (int i = 0; i < 10; ++i) {
+        int rc = -1;
+        json j = trace_json(lab, "10.100.100.100:8080", rc);
+        CHECK(rc == 0);
+        std::string chain, to;
+        for (auto& d : j["nat"])
+            if (d["kind"] == "DNAT") {
+                chain = d["chain"];
+                to = d["to"];
+            }
+        CHECK(chain.rfind("DUSTIN-SEP-HTTP", 0) == 0);
+        // The pod that answered is the one behind the DNAT target (its own reply says where it is).
+        CHECK(j["answer"]["pod_addr"].get<std::string>() + ":" + std::to_string(j["answer"]["pod_port"].get<int>()) == to);
+        ++chains[chain];
+    }
+    CHECK(chains.size() == 2);  // 10 draws at 1/2 miss one chain with probability 2/1024
+    CHECK(trace_tables(lab).empty());
+}
