@@ -28,7 +28,9 @@ record() {
     sleep 0.3
     kill "$mon"; wait "$mon" 2>/dev/null || true
     mon=
-    ip netns exec rec-netlab conntrack -L -o extended,id > "$dir/conntrack-L.txt" 2>/dev/null || true
+    local port
+    port=$(sed -n 's/.*(source port \([0-9]*\)).*/\1/p' "$dir/netlab-trace.txt")
+    ip netns exec rec-netlab conntrack -L -p tcp --sport "$port" -o extended,id > "$dir/conntrack-L.txt" 2>/dev/null || true
 }
 
 netlab run --until hairpin > /dev/null
