@@ -29,7 +29,7 @@ struct Builder {
         if (!e.rule_handle) return "";
         for (auto& r : in.rules)
             if (r.family == e.family && r.table == e.table && r.handle == *e.rule_handle) return r.text;
-        return "(rule handle " + std::to_string(*e.rule_handle) + ", no longer in the ruleset)";
+        return "(rule handle " + std::to_string(*e.rule_handle) + " of table " + e.table + ", not decoded)";
     }
     std::string ifname(const std::optional<uint32_t>& idx) const {
         if (!idx) return "";

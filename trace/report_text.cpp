@@ -30,7 +30,7 @@ void print_hop(std::ostream& out, const Hop& h) {
         const RuleHit& r = h.rules[i];
         std::string what = r.rule, verdict = r.verdict;
         if (r.verdict == "fell off the end") {
-            what = "(no rule of " + r.chain + " matched)";
+            what = "(end of chain " + r.chain + ")";
             verdict = "back to the calling chain";
             if (i + 1 < h.rules.size() && h.rules[i + 1].chain == r.chain &&
                 h.rules[i + 1].verdict.rfind("policy", 0) == 0) {
