@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     cli::add_script_command(app, table);
     cli::add_maintenance_commands(app, table);
     cli::add_kube_proxy_commands(app, table);
+    cli::add_trace_commands(app, table);
 
     try {
         check_command(app, argc, argv);

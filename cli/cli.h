@@ -61,5 +61,6 @@ void add_view_commands(CLI::App& app, CommandTable& table);       // graph rules
 void add_script_command(CLI::App& app, CommandTable& table);      // script
 void add_maintenance_commands(CLI::App& app, CommandTable& table);  // reset doctor
 void add_kube_proxy_commands(CLI::App& app, CommandTable& table);  // kube-proxy render
+void add_trace_commands(CLI::App& app, CommandTable& table);      // trace conntrack
 
 }  // namespace netlab::cli

@@ -7,6 +7,7 @@
 #include "lab/journal.h"
 #include "netutil/netns.h"
 #include "steps/register.h"
+#include "trace/trace_tables.h"
 
 namespace netlab::cli {
 
@@ -27,6 +28,7 @@ const lab::Registry& Invocation::registry() {
     if (!reg_) {
         reg_ = std::make_unique<lab::Registry>();
         steps::register_all(*reg_);
+        trace::register_trace_undo(*reg_);
     }
     return *reg_;
 }

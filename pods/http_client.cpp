@@ -122,7 +122,7 @@ std::optional<uint16_t> port_number(std::string_view s) {
 }  // namespace
 
 HttpResult http_get(const std::string& host, uint16_t port, const std::string& path,
-                    std::chrono::milliseconds timeout) {
+                    std::chrono::milliseconds timeout, uint16_t local_port) {
     HttpResult r;
     const std::string where = host + ":" + std::to_string(port);
     error_code ec;
@@ -161,6 +161,15 @@ HttpResult http_get(const std::string& host, uint16_t port, const std::string& p
             failure = e;
         };
 
+        if (local_port != 0) {
+            error_code bec;
+            stream.socket().open(tcp::v4(), bec);
+            if (!bec) stream.socket().bind(tcp::endpoint(asio::ip::address_v4::any(), local_port), bec);
+            if (bec) {
+                r.error = "bind source port " + std::to_string(local_port) + ": " + bec.message();
+                return r;
+            }
+        }
         stream.expires_at(deadline);
         stream.async_connect(tcp::endpoint(addr, port), [&](const error_code& e) {
             if (e) return fail("connect", e);

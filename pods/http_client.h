@@ -23,9 +23,11 @@ struct HttpResult {
 };
 
 // One GET over a new TCP connection ("Connection: close"), asking for the JSON form. The whole
-// exchange (connect, send, receive) is bounded by `timeout`.
+// exchange (connect, send, receive) is bounded by `timeout`. A `local_port` other than 0 binds the
+// client's source port first (`netlab trace` selects its connection by it); when that port is taken
+// the result says "bind ...: Address already in use".
 HttpResult http_get(const std::string& host, uint16_t port, const std::string& path = "/",
-                    std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+                    std::chrono::milliseconds timeout = std::chrono::milliseconds(2000), uint16_t local_port = 0);
 
 // "10.0.0.11:8080" or "http://10.0.0.11:8080/x" -> host, port, path. Throws UsageError when malformed.
 struct Url {
