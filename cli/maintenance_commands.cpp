@@ -370,15 +370,17 @@ int doctor() {
 
 }  // namespace
 
-void add_maintenance_commands(CLI::App& app, CommandTable& table) {
-    auto* reset_cmd = app.add_subcommand(
-        "reset", "remove everything the lab may have made, even when its journal is lost or corrupt "
-                 "(its marked namespaces, pods, /etc/netns files, state); never what it did not make");
-    table.push_back({reset_cmd, [](Globals& g) { return reset(g); }});
-    auto* doctor_cmd = app.add_subcommand(
-        "doctor", "check privileges and kernel features (namespaces, bridge, veth, nf_tables, statistic, "
-                  "br_netfilter), probing in a scratch namespace; says what to do about each one missing");
-    table.push_back({doctor_cmd, [](Globals&) { return doctor(); }});
+void add_maintenance_commands(CommandTable& table) {
+    table.push_back({"reset",
+                     "remove everything the lab may have made, even when its journal is lost or corrupt (its marked "
+                     "namespaces, pods, /etc/netns files, state); never what it did not make",
+                     {},
+                     [](Globals& g) { return reset(g); }});
+    table.push_back({"doctor",
+                     "check privileges and kernel features (namespaces, bridge, veth, nf_tables, statistic, "
+                     "br_netfilter), probing in a scratch namespace; says what to do about each one missing",
+                     {},
+                     [](Globals&) { return doctor(); }});
 }
 
 }  // namespace netlab::cli

@@ -88,15 +88,14 @@ int run_quiz(Globals& g, const QuizArgs& a) {
 
 }  // namespace
 
-void add_quiz_commands(CLI::App& app, CommandTable& table) {
+void add_quiz_commands(CommandTable& table) {
     auto qa = std::make_shared<QuizArgs>();
-    auto* quiz = app.add_subcommand("quiz", "self-check questions for STEP (default: every applied step), scored");
-    quiz->add_option("step", qa->step, "step id");
-    auto* answers = quiz->add_option("--answers", qa->answers, "the answers in order, without a terminal: 2,1,3");
-    quiz->add_flag("--json", qa->json, "one JSON document: questions, choices, answers, explanations, score");
-    quiz->add_flag("--scores", qa->scores, "show this lab's recorded scores instead")->excludes(answers);
-    quiz->footer(kQuizFooter);
-    table.push_back({quiz, [qa](Globals& g) { return run_quiz(g, *qa); }});
+    table.push_back({"quiz", "self-check questions for STEP (default: every applied step), scored",
+                     {value(Kind::Step, "step", "step id", &qa->step),
+                      value(Kind::Answers, "--answers", "the answers in order, without a terminal: 2,1,3", &qa->answers),
+                      flag("--json", "one JSON document: questions, choices, answers, explanations, score", &qa->json),
+                      flag("--scores", "show this lab's recorded scores instead", &qa->scores).excludes("--answers")},
+                     [qa](Globals& g) { return run_quiz(g, *qa); }, kQuizFooter});
 }
 
 }  // namespace netlab::cli
