@@ -307,9 +307,10 @@ bool precheck(const CommandTable& table, const std::vector<Option>& globals, int
 
 // Anything CLI11 left over: an unknown option gets "did you mean", a bare step id where an option
 // takes one is suggested with it ("netlab run bridge" -> --until bridge).
-void check_extras(Globals& g, const Command& c, const std::vector<std::string>& extras) {
+void check_extras(Globals& g, const Command& c, std::vector<std::string> extras) {
+    std::erase(extras, "--");  // the separator before exec's command is kept by CLI11
     if (extras.empty()) return;
-    const std::string& x = extras.front();
+    const std::string x = extras.front();
     const std::string where = "'netlab " + c.name + "'";
     if (x.rfind("-", 0) == 0 && x.size() > 1) {
         std::vector<std::string> flags{"--help"};
