@@ -36,9 +36,8 @@ const lab::Registry& Invocation::registry() {
 const lab::Tutorial& Invocation::tut() {
     if (tut_) return *tut_;
     std::string name = tutorial;
-    bool explicit_choice = tutorial_opt && tutorial_opt->count() > 0;
     fs::path j = lab_dir() / "journal.toml";
-    if (!explicit_choice && fs::exists(j)) {
+    if (!tutorial_given && fs::exists(j)) {
         lab::Journal journal(j);
         if (!journal.meta("tutorial").empty()) name = journal.meta("tutorial");
     }
@@ -69,6 +68,10 @@ std::string resolve_ns(const lab::LabNames& names, std::string in) {
         throw UsageError("no namespace '" + real + "' in lab '" + names.lab + "' (is the lab built? try: netlab " +
                          (names.lab == "default" ? "" : "--lab " + names.lab + " ") + "run)");
     return real;
+}
+
+std::string netlab_for(const Invocation& g) {
+    return g.lab == "default" ? "netlab" : "netlab --lab " + g.lab;
 }
 
 }  // namespace netlab::cli

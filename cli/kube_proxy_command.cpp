@@ -102,44 +102,54 @@ int render(const RenderArgs& a) {
 
 }  // namespace
 
-void add_kube_proxy_commands(CLI::App& app, CommandTable& table) {
-    auto* kp = app.add_subcommand("kube-proxy", "what the real kube-proxy would program for Kubernetes manifests "
-                                                "(no root, no lab needed)");
-    kp->require_subcommand(1);
-
+void add_kube_proxy_commands(CommandTable& table) {
     auto a = std::make_shared<RenderArgs>();
-    auto* r = kp->add_subcommand("render", "print the rules kube-proxy's iptables mode writes for the Services and "
-                                           "EndpointSlices in FILE... (YAML, several documents or a kind: List)");
-    r->add_option("--mode", a->mode, "proxy mode (only iptables)")->check(CLI::IsMember({"iptables"}));
-    r->add_option("--format", a->format,
-                  "restore: the text kube-proxy feeds to iptables-restore (default); save: what iptables-save lists "
-                  "once it is loaded")
-        ->check(CLI::IsMember({"restore", "save"}));
-    r->add_option("--cluster-cidr", a->cluster_cidr,
-                  "the pods' network: traffic from outside it to a cluster IP is masqueraded (default: none)");
-    r->add_flag("--masquerade-all", a->masquerade_all, "masquerade all traffic to cluster IPs");
-    r->add_option("--masquerade-bit", a->masquerade_bit, "the fwmark bit of KUBE-MARK-MASQ (default 14)")
-        ->check(CLI::Range(0, 31));
-    r->add_option("--hostname,--hostname-override", a->hostname,
-                  "this node's name: endpoints with this nodeName are local (Local traffic policies); default: the "
-                  "machine's host name, as kube-proxy");
-    r->add_option("--nodeport-addresses", a->nodeport_addresses,
-                  "CIDR,...: NodePorts only on node addresses inside these (default: all local addresses)")
-        ->allow_extra_args(false);
-    r->add_flag("--no-localhost-nodeports", a->no_localhost_nodeports,
-                "kube-proxy's --iptables-localhost-nodeports=false: no NodePorts on 127.0.0.0/8");
-    r->add_option("--node-ip", a->node_ips,
-                  "IP,...: this node's addresses, the first being its node IP (for --nodeport-addresses and "
-                  "loadBalancerSourceRanges)")
-        ->allow_extra_args(false);
-    r->add_flag("--nfacct", a->nfacct, "the nfacct counters exist (adds kube-proxy's -m nfacct rules)");
-    r->add_flag("--no-random-fully", a->no_random_fully, "iptables older than 1.6.2: MASQUERADE without --random-fully");
-    r->add_flag("--conntrack-tcp-be-liberal", a->tcp_be_liberal,
-                "nf_conntrack_tcp_be_liberal is set: no DROP rule for INVALID packets");
-    r->add_flag("--unit-test-config", a->test_fixture,
-                "start from the configuration of kube-proxy's own unit tests (NewFakeProxier)");
-    r->add_option("FILE", a->files, "manifest files (- reads standard input)")->required();
-    table.push_back({r, [a](Invocation&) { return render(*a); }});
+    auto what = std::make_shared<std::string>();
+    auto nodeport = std::make_shared<std::string>(), node_ip = std::make_shared<std::string>();
+    table.push_back(
+        {"kube-proxy",
+         "what the real kube-proxy would program for Kubernetes manifests (no root, no lab needed): netlab kube-proxy "
+         "render FILE... prints the rules kube-proxy's iptables mode writes for the Services and EndpointSlices in "
+         "FILE... (YAML, several documents or a kind: List)",
+         {choice("what", "render", what.get(), {"render"}).required(),
+          choice("--mode", "proxy mode (only iptables)", &a->mode, {"iptables"}),
+          choice("--format",
+                 "restore: the text kube-proxy feeds to iptables-restore (default); save: what iptables-save lists "
+                 "once it is loaded",
+                 &a->format, {"restore", "save"}),
+          value(Kind::Cidrs, "--cluster-cidr",
+                "the pods' network: traffic from outside it to a cluster IP is masqueraded (default: none)",
+                &a->cluster_cidr),
+          flag("--masquerade-all", "masquerade all traffic to cluster IPs", &a->masquerade_all),
+          number(Kind::Count, "--masquerade-bit", "the fwmark bit of KUBE-MARK-MASQ (default 14)", &a->masquerade_bit,
+                 0, 31),
+          value(Kind::Name, "--hostname,--hostname-override",
+                "this node's name: endpoints with this nodeName are local (Local traffic policies); default: the "
+                "machine's host name, as kube-proxy",
+                &a->hostname),
+          value(Kind::Cidrs, "--nodeport-addresses",
+                "CIDR,...: NodePorts only on node addresses inside these (default: all local addresses)",
+                nodeport.get()),
+          flag("--no-localhost-nodeports",
+               "kube-proxy's --iptables-localhost-nodeports=false: no NodePorts on 127.0.0.0/8",
+               &a->no_localhost_nodeports),
+          value(Kind::Cidrs, "--node-ip",
+                "IP,...: this node's addresses, the first being its node IP (for --nodeport-addresses and "
+                "loadBalancerSourceRanges)",
+                node_ip.get()),
+          flag("--nfacct", "the nfacct counters exist (adds kube-proxy's -m nfacct rules)", &a->nfacct),
+          flag("--no-random-fully", "iptables older than 1.6.2: MASQUERADE without --random-fully",
+               &a->no_random_fully),
+          flag("--conntrack-tcp-be-liberal", "nf_conntrack_tcp_be_liberal is set: no DROP rule for INVALID packets",
+               &a->tcp_be_liberal),
+          flag("--unit-test-config", "start from the configuration of kube-proxy's own unit tests (NewFakeProxier)",
+               &a->test_fixture),
+          words("FILE", "manifest files (- reads standard input)", &a->files).required()},
+         [a, nodeport, node_ip](Invocation&) {
+             if (!nodeport->empty()) a->nodeport_addresses = {*nodeport};
+             if (!node_ip->empty()) a->node_ips = {*node_ip};
+             return render(*a);
+         }});
 }
 
 }  // namespace netlab::cli

@@ -9,20 +9,21 @@
 
 namespace netlab::cli {
 
-void add_lab_commands(CLI::App& app, CommandTable& table) {
-    auto* list = app.add_subcommand("list", "list the steps, ids, and which are applied");
-    table.push_back({list, [](Invocation& g) { return g.runner(std::cout).list(); }});
+void add_lab_commands(CommandTable& table) {
+    table.push_back({"list", "list the steps, ids, and which are applied", {},
+                     [](Invocation& g) { return g.runner(std::cout).list(); }});
 
     struct RunArgs {
         std::string until;
         bool no_verify = false, step_by_step = false;
     };
     auto ra = std::make_shared<RunArgs>();
-    auto* run = app.add_subcommand("run", "apply the steps (up to --until STEP), verifying each");
-    run->add_option("--until", ra->until, "stop after this step");
-    run->add_flag("--no-verify", ra->no_verify, "skip the checks (faster; `netlab verify` checks later)");
-    run->add_flag("--step-by-step", ra->step_by_step, "pause after each step with its explanation (Enter goes on)");
-    table.push_back({run, [ra](Invocation& g) {
+    table.push_back({"run", "apply the steps (up to --until STEP), verifying each",
+                     {value(Kind::Step, "--until", "stop after this step", &ra->until),
+                      flag("--no-verify", "skip the checks (faster; `netlab verify` checks later)", &ra->no_verify),
+                      flag("--step-by-step", "pause after each step with its explanation (Enter goes on)",
+                           &ra->step_by_step)},
+                     [ra](Invocation& g) {
                          need_root("run");
                          lab::RunOptions ro{ra->until, !ra->no_verify, {}};
                          if (ra->step_by_step && ::isatty(STDIN_FILENO)) {
@@ -43,36 +44,35 @@ void add_lab_commands(CLI::App& app, CommandTable& table) {
                      }});
 
     auto uo = std::make_shared<lab::UndoOptions>();
-    auto* undo = app.add_subcommand("undo", "walk back: the last step, --steps N, --to STEP, or --all");
-    auto* o_steps = undo->add_option("--steps", uo->steps, "undo this many steps")->check(CLI::Range(1, 1000));
-    auto* o_to = undo->add_option("--to", uo->to, "undo until STEP is the last applied");
-    auto* o_all = undo->add_flag("--all", uo->all, "undo everything, the lab host included");
-    o_steps->excludes(o_to)->excludes(o_all);
-    o_to->excludes(o_all);
-    table.push_back({undo, [uo](Invocation& g) {
+    table.push_back({"undo", "walk back: the last step, --steps N, --to STEP, or --all",
+                     {number(Kind::Count, "--steps", "undo this many steps", &uo->steps, 1, 1000)
+                          .excludes("--to")
+                          .excludes("--all"),
+                      value(Kind::Step, "--to", "undo until STEP is the last applied", &uo->to).excludes("--all"),
+                      flag("--all", "undo everything, the lab host included", &uo->all)},
+                     [uo](Invocation& g) {
                          need_root("undo");
                          return g.runner(std::cout).undo(*uo);
                      }});
 
-    auto* verify = app.add_subcommand("verify", "check every applied step against the kernel, with real traffic");
-    table.push_back({verify, [](Invocation& g) {
+    table.push_back({"verify", "check every applied step against the kernel, with real traffic", {},
+                     [](Invocation& g) {
                          need_root("verify");
                          return g.runner(std::cout).verify();
                      }});
 
     auto json = std::make_shared<bool>(false);
-    auto* status = app.add_subcommand("status", "what is applied in this lab");
-    status->add_flag("--json", *json, "machine-readable");
-    table.push_back({status, [json](Invocation& g) {
+    table.push_back({"status", "what is applied in this lab", {flag("--json", "machine-readable", json.get())},
+                     [json](Invocation& g) {
                          if (!*json) return g.runner(std::cout).report_status();
                          lab::JsonReporter reporter(std::cout);
                          return g.runner(reporter).report_status();
                      }});
 
     auto step = std::make_shared<std::string>();
-    auto* explain = app.add_subcommand("explain", "what a step does and why, the equivalent commands, what to try");
-    explain->add_option("step", *step, "step id")->required();
-    table.push_back({explain, [step](Invocation& g) {
+    table.push_back({"explain", "what a step does and why, the equivalent commands, what to try",
+                     {value(Kind::Step, "step", "step id", step.get()).required()},
+                     [step](Invocation& g) {
                          const auto& tut = g.tut();
                          const lab::Step* s = &tut.step(*step);
                          auto names = g.names();

@@ -64,24 +64,25 @@ int curl(Invocation& g, const std::string& in, int count, const std::string& url
 
 }  // namespace
 
-void add_namespace_commands(CLI::App& app, CommandTable& table) {
+void add_namespace_commands(CommandTable& table) {
+    const std::string ns_help = "namespace: netlab (the lab host, default), netns_dustin, netns_leah, world";
     struct ExecArgs {
         std::string in;
         std::vector<std::string> cmd;
     };
     auto ea = std::make_shared<ExecArgs>();
-    auto* exec = app.add_subcommand("exec", "run a command in the lab host or a pod namespace: netlab exec [--in NS] -- CMD...");
-    exec->add_option("--in", ea->in, "namespace: netlab (the lab host, default), netns_dustin, netns_leah, world");
-    exec->add_option("command", ea->cmd, "the command and its arguments")->required()->expected(-1);
-    table.push_back({exec, [ea](Invocation& g) -> int {
+    table.push_back({"exec", "run a command in the lab host or a pod namespace: netlab exec [--in NS] -- CMD...",
+                     {value(Kind::Namespace, "--in", ns_help, &ea->in),
+                      words("command", "the command and its arguments", &ea->cmd).required()},
+                     [ea](Invocation& g) -> int {
                          need_root("exec");
                          exec_in(resolve_ns(g.names(), ea->in), ea->cmd);
                      }});
 
     auto shell_in = std::make_shared<std::string>();
-    auto* shell = app.add_subcommand("shell", "an interactive shell in the lab host (or --in NS); the prompt says where");
-    shell->add_option("--in", *shell_in, "namespace: netlab (the lab host, default), netns_dustin, netns_leah, world");
-    table.push_back({shell, [shell_in](Invocation& g) -> int {
+    table.push_back({"shell", "an interactive shell in the lab host (or --in NS); the prompt says where",
+                     {value(Kind::Namespace, "--in", ns_help, shell_in.get())},
+                     [shell_in](Invocation& g) -> int {
                          need_root("shell");
                          auto names = g.names();
                          std::string real = resolve_ns(names, *shell_in);
@@ -102,24 +103,28 @@ void add_namespace_commands(CLI::App& app, CommandTable& table) {
         int count = 1;
     };
     auto ca = std::make_shared<CurlArgs>();
-    auto* curl_cmd = app.add_subcommand("curl", "HTTP GET, one new connection per request; shows which pod answered");
-    curl_cmd->add_option("--in", ca->in, "namespace to send from (default: the lab host)");
-    curl_cmd->add_option("-n,--count", ca->count, "number of requests (1..10000)")->check(CLI::Range(1, 10000));
-    curl_cmd->add_option("url", ca->url, "e.g. 10.100.100.100:8080")->required();
-    table.push_back({curl_cmd, [ca](Invocation& g) { return curl(g, ca->in, ca->count, ca->url); }});
+    table.push_back({"curl", "HTTP GET, one new connection per request; shows which pod answered",
+                     {value(Kind::Namespace, "--in", "namespace to send from (default: the lab host)", &ca->in),
+                      number(Kind::Count, "-n,--count", "number of requests (1..10000)", &ca->count, 1, 10000),
+                      value(Kind::Url, "url", "e.g. 10.100.100.100:8080", &ca->url).required()},
+                     [ca](Invocation& g) { return curl(g, ca->in, ca->count, ca->url); }});
 
     auto po = std::make_shared<pods::PodServerOptions>();
-    auto* pod = app.add_subcommand("pod", "run an HTTP pod in the current namespace (netlab starts these itself)");
-    pod->add_option("--name", po->name, "pod name it reports")->required();
-    pod->add_option("--port", po->port, "TCP port (default 8080)");
-    pod->add_option("--address", po->address, "listen address (default 0.0.0.0)");
-    pod->add_option("--listen-fd", po->listen_fd,
-                    "serve this inherited listening TCP socket instead of opening one (used by netlab run)")
-        ->check(CLI::Range(0, std::numeric_limits<int>::max()));
-    pod->add_option("--ready-fd", po->ready_fd,
-                    "write one byte to this inherited pipe once serving, then close it (used by netlab run)")
-        ->check(CLI::Range(0, std::numeric_limits<int>::max()));
-    table.push_back({pod, [po](Invocation&) { return pods::run_pod_server(*po); }});
+    auto port = std::make_shared<int>(po->port);
+    table.push_back({"pod", "run an HTTP pod in the current namespace (netlab starts these itself)",
+                {value(Kind::Name, "--name", "pod name it reports", &po->name).required(),
+                 number(Kind::Port, "--port", "TCP port (default 8080)", port.get(), 1, 65535),
+                 value(Kind::Address, "--address", "listen address (default 0.0.0.0)", &po->address),
+                 number(Kind::Fd, "--listen-fd",
+                        "serve this inherited listening TCP socket instead of opening one (used by netlab run)",
+                        &po->listen_fd, 0, std::numeric_limits<int>::max()),
+                 number(Kind::Fd, "--ready-fd",
+                        "write one byte to this inherited pipe once serving, then close it (used by netlab run)",
+                        &po->ready_fd, 0, std::numeric_limits<int>::max())},
+                [po, port](Invocation&) {
+                    po->port = static_cast<uint16_t>(*port);
+                    return pods::run_pod_server(*po);
+                }});
 }
 
 }  // namespace netlab::cli

@@ -17,7 +17,6 @@ namespace {
 struct QuizArgs {
     std::string step, answers, seed;
     bool json = false, scores = false;
-    CLI::Option* seed_opt = nullptr;
 };
 
 const char* kQuizFooter =
@@ -37,7 +36,7 @@ const char* kQuizFooter =
 
 // --seed N: a number from 0 to 2^63-1.
 std::optional<uint64_t> parse_seed(const QuizArgs& a) {
-    if (!a.seed_opt || a.seed_opt->count() == 0) return std::nullopt;
+    if (a.seed.empty()) return std::nullopt;  // not given (an empty --seed is refused before this)
     const std::string& text = a.seed;
     if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 19)
         throw UsageError("--seed: '" + text + "' is not a number (a whole number from 0 to 2^63-1)");
@@ -131,19 +130,17 @@ int run_quiz(Invocation& g, const QuizArgs& a) {
 
 }  // namespace
 
-void add_quiz_commands(CLI::App& app, CommandTable& table) {
+void add_quiz_commands(CommandTable& table) {
     auto qa = std::make_shared<QuizArgs>();
-    auto* quiz = app.add_subcommand("quiz", "self-check questions for STEP (default: every applied step), scored");
-    quiz->add_option("step", qa->step, "step id");
-    auto* answers =
-        quiz->add_option("--answers", qa->answers, "the answers in order, without a terminal: 2,1,3 (s skips one)");
-    quiz->add_flag("--json", qa->json, "one JSON document: questions, choices, answers, explanations, score");
-    qa->seed_opt =
-        quiz->add_option("--seed", qa->seed, "shuffle the choices from this seed (the same order every time)")
-            ->type_name("N");
-    quiz->add_flag("--scores", qa->scores, "show this lab's recorded scores instead")->excludes(answers);
-    quiz->footer(kQuizFooter);
-    table.push_back({quiz, [qa](Invocation& g) { return run_quiz(g, *qa); }});
+    table.push_back({"quiz", "self-check questions for STEP (default: every applied step), scored",
+                     {value(Kind::Step, "step", "step id", &qa->step),
+                      value(Kind::Answers, "--answers", "the answers in order, without a terminal: 2,1,3 (s skips one)",
+                            &qa->answers),
+                      flag("--json", "one JSON document: questions, choices, answers, explanations, score", &qa->json),
+                      value(Kind::Name, "--seed", "shuffle the choices from this seed (the same order every time)",
+                            &qa->seed),
+                      flag("--scores", "show this lab's recorded scores instead", &qa->scores).excludes("--answers")},
+                     [qa](Invocation& g) { return run_quiz(g, *qa); }, kQuizFooter});
 }
 
 }  // namespace netlab::cli

@@ -47,8 +47,7 @@ lab::LabInventory collect(const lab::Tutorial& t, Range r, const lab::LabNames& 
 std::string invocation(Invocation& g) {
     std::string s = "netlab";
     if (g.lab != "default") s += " --lab " + g.lab;
-    bool explicit_tut = g.tutorial_opt && g.tutorial_opt->count() > 0;
-    if (explicit_tut) s += " --tutorial " + g.tutorial;
+    if (g.tutorial_given) s += " --tutorial " + g.tutorial;
     else if (g.tut().name != "article") s += " --tutorial " + g.tut().name;
     return s + " script";
 }
@@ -179,15 +178,17 @@ int print_teardown(Invocation& g, const ScriptArgs& a, std::ostream& o) {
 
 }  // namespace
 
-void add_script_command(CLI::App& app, CommandTable& table) {
+void add_script_command(CommandTable& table) {
     auto a = std::make_shared<ScriptArgs>();
-    auto* sub = app.add_subcommand("script", "print a bash script of ip/bridge/sysctl/iptables commands that builds the lab "
-                                             "(or, with --teardown, removes it)");
-    auto* until = sub->add_option("--until", a->until, "up to this step (default: all)");
-    auto* step = sub->add_option("--step", a->step, "only this step's commands (after the earlier steps' scripts)");
-    auto* down = sub->add_flag("--teardown", a->teardown, "print the script that removes what the build script made");
-    step->excludes(until)->excludes(down);
-    table.push_back({sub, [a](Invocation& g) {
+    table.push_back({"script",
+                     "print a bash script of ip/bridge/sysctl/iptables commands that builds the lab (or, with "
+                     "--teardown, removes it)",
+                     {value(Kind::Step, "--until", "up to this step (default: all)", &a->until),
+                      value(Kind::Step, "--step", "only this step's commands (after the earlier steps' scripts)", &a->step)
+                          .excludes("--until")
+                          .excludes("--teardown"),
+                      flag("--teardown", "print the script that removes what the build script made", &a->teardown)},
+                     [a](Invocation& g) {
                          std::ostringstream o;  // nothing is printed unless the whole script could be made
                          int rc = a->teardown ? print_teardown(g, *a, o) : print_build(g, *a, o);
                          std::cout << o.str();

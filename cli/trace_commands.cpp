@@ -103,18 +103,20 @@ int conntrack_cmd(Invocation& g, const std::string& in, bool json, bool watch, i
 
 }  // namespace
 
-void add_trace_commands(CLI::App& app, CommandTable& table) {
+void add_trace_commands(CommandTable& table) {
     struct TraceArgs {
         std::string in, url;
         bool json = false;
     };
     auto ta = std::make_shared<TraceArgs>();
-    auto* tr = app.add_subcommand("trace", "send one HTTP request and show its packets' path through the lab host's "
-                                           "hooks and rules, its NAT and conntrack entry");
-    tr->add_option("--in", ta->in, "namespace to send from (default: the lab host): netns_dustin, netns_leah, world");
-    tr->add_flag("--json", ta->json, "machine-readable output (see README)");
-    tr->add_option("url", ta->url, "e.g. 10.100.100.100:8080")->required();
-    table.push_back({tr, [ta](Invocation& g) { return trace_cmd(g, ta->in, ta->json, ta->url); }});
+    table.push_back({"trace",
+                     "send one HTTP request and show its packets' path through the lab host's hooks and rules, its NAT "
+                     "and conntrack entry",
+                     {value(Kind::Namespace, "--in",
+                            "namespace to send from (default: the lab host): netns_dustin, netns_leah, world", &ta->in),
+                      flag("--json", "machine-readable output (see README)", &ta->json),
+                      value(Kind::Url, "url", "e.g. 10.100.100.100:8080", &ta->url).required()},
+                     [ta](Invocation& g) { return trace_cmd(g, ta->in, ta->json, ta->url); }});
 
     struct CtArgs {
         std::string in;
@@ -122,12 +124,13 @@ void add_trace_commands(CLI::App& app, CommandTable& table) {
         int seconds = 0;
     };
     auto ca = std::make_shared<CtArgs>();
-    auto* ct = app.add_subcommand("conntrack", "list the lab host's connections and their NAT translation");
-    ct->add_option("--in", ca->in, "namespace (default: the lab host)");
-    ct->add_flag("--json", ca->json, "machine-readable output (see README)");
-    ct->add_flag("--watch", ca->watch, "stream new and destroyed connections until Ctrl-C or --seconds");
-    ct->add_option("--seconds", ca->seconds, "with --watch: stop after N seconds")->check(CLI::Range(1, 86400));
-    table.push_back({ct, [ca](Invocation& g) { return conntrack_cmd(g, ca->in, ca->json, ca->watch, ca->seconds); }});
+    table.push_back({"conntrack", "list the lab host's connections and their NAT translation",
+                     {value(Kind::Namespace, "--in", "namespace (default: the lab host)", &ca->in),
+                      flag("--json", "machine-readable output (see README)", &ca->json),
+                      flag("--watch", "stream new and destroyed connections until Ctrl-C or --seconds", &ca->watch),
+                      number(Kind::Seconds, "--seconds", "with --watch: stop after N seconds", &ca->seconds, 1, 86400)
+                          .needs("--watch")},
+                     [ca](Invocation& g) { return conntrack_cmd(g, ca->in, ca->json, ca->watch, ca->seconds); }});
 }
 
 }  // namespace netlab::cli

@@ -72,24 +72,25 @@ int rules(Invocation& g, const RulesArgs& a) {
 
 }  // namespace
 
-void add_view_commands(CLI::App& app, CommandTable& table) {
+void add_view_commands(CommandTable& table) {
     auto ga = std::make_shared<GraphArgs>();
-    auto* gr = app.add_subcommand("graph", "the lab's topology as the kernel has it now: namespaces, links, bridge "
-                                           "ports, addresses, routes, pods, and the service with its endpoints");
-    gr->add_option("--format", ga->format, "text (a tree, the default) or dot (Graphviz)")
-        ->check(CLI::IsMember({"text", "dot"}));
-    gr->add_option("--output", ga->output, "write to FILE instead of the terminal; FILE.svg is drawn with Graphviz's dot");
-    table.push_back({gr, [ga](Invocation& g) { return graph(g, *ga); }});
+    table.push_back({"graph",
+                     "the lab's topology as the kernel has it now: namespaces, links, bridge ports, addresses, "
+                     "routes, pods, and the service with its endpoints",
+                     {choice("--format", "text (a tree, the default) or dot (Graphviz)", &ga->format, {"text", "dot"}),
+                      value(Kind::OutputFile, "--output",
+                            "write to FILE instead of the terminal; FILE.svg is drawn with Graphviz's dot", &ga->output)},
+                     [ga](Invocation& g) { return graph(g, *ga); }});
 
     auto ra = std::make_shared<RulesArgs>();
-    auto* ru = app.add_subcommand("rules", "the lab host's rules as `iptables -L -n -v` lists them, with live counters");
-    ru->add_option("--table", ra->table, "nat or filter (default: both)")->check(CLI::IsMember(rules::tables()));
-    auto* watch = ru->add_flag("--watch", ra->watch,
-                               "redraw every second, marking the rules whose counters moved (Ctrl-C stops)");
-    ru->add_option("--seconds", ra->seconds, "with --watch: stop after N seconds (default 600)")
-        ->check(CLI::Range(1, 86400))
-        ->needs(watch);
-    table.push_back({ru, [ra](Invocation& g) { return rules(g, *ra); }});
+    table.push_back({"rules", "the lab host's rules as `iptables -L -n -v` lists them, with live counters",
+                     {choice("--table", "nat or filter (default: both)", &ra->table, rules::tables()),
+                      flag("--watch", "redraw every second, marking the rules whose counters moved (Ctrl-C stops)",
+                           &ra->watch),
+                      number(Kind::Seconds, "--seconds", "with --watch: stop after N seconds (default 600)",
+                             &ra->seconds, 1, 86400)
+                          .needs("--watch")},
+                     [ra](Invocation& g) { return rules(g, *ra); }});
 }
 
 }  // namespace netlab::cli

@@ -106,14 +106,41 @@ std::vector<Case> command_cases(const std::string& lab) {
         {"--tutorial artcle run", "unknown tutorial 'artcle' (did you mean 'article'?)", ""},
         {"--tutorial /nonexistent/x.toml run", "tutorial file /nonexistent/x.toml does not exist", ""},
         {"rnu", "unknown command 'rnu' (did you mean 'run'?)", ""},
-        {"undo --steps 0", "--steps: Value 0 not in range 1 to 1000", ""},
-        {"undo --steps two", "--steps: Value two not in range 1 to 1000", ""},
+        {"undo --steps 0", "--steps: 0 is out of range: 1 to 1000", ""},
+        {"undo --steps two", "--steps: 'two' is not a number", ""},
         {"undo --steps 2 --all", "--steps excludes --all", ""},
-        {"run --frobnicate", "The following argument was not expected: --frobnicate", ""},
-        {"curl -n 0 10.100.100.100:8080", "--count: Value 0 not in range 1 to 10000", ""},
+        {"run --frobnicate", "unknown option '--frobnicate' for 'netlab run'", ""},
+        {"curl -n 0 10.100.100.100:8080", "--count: 0 is out of range: 1 to 10000", ""},
         {"curl 10.100.100.100:99999", "port \"99999\" is not a number from 1 to 65535", ""},
         {"exec --in nowhere -- true", "no namespace '" + lab + "-nowhere' in lab '" + lab + "'", ""},
-        {"run --until", "--until: 1 required TEXT missing", ""},
+        {"run --until", "--until: no value given (expected STEP)", ""},
+    };
+}
+
+// Option values: each is checked by its kind before anything runs, and the message names the option.
+std::vector<Case> option_value_cases() {
+    return {
+        {"run --until ''", "--until: empty value", ""},
+        {"run --until '   '", "--until: blank value", ""},
+        {"run --until BRIDGE", "--until: unknown step 'BRIDGE' (did you mean 'bridge'?)", ""},
+        {"run --until \"$(printf 'bridge\\001')\"", "--until: 'bridge\\x01' has a control character", ""},
+        {"run --untl bridge", "unknown option '--untl' for 'netlab run' (did you mean '--until'?)", ""},
+        {"run bridge", "did you mean 'netlab run --until bridge'?", ""},
+        {"undo --to ''", "--to: empty value", ""},
+        {"undo --steps -1", "--steps: -1 is out of range: 1 to 1000", ""},
+        {"undo --steps 99999999999999999999", "--steps: 99999999999999999999 is out of range: 1 to 1000", ""},
+        {"script --step ''", "--step: empty value", ""},
+        {"exec --in '' -- true", "--in: empty value", ""},
+        {"exec --in \"$(printf 'caf\\303\\251')\" -- true", "--in: 'caf\\xc3\\xa9' has a control character or a non-ASCII byte", ""},
+        {"graph --output ''", "--output: empty value", ""},
+        {"graph --output /nonexistent-netlab-dir/lab.svg", "--output: no directory '/nonexistent-netlab-dir'", ""},
+        {"graph --format svg", "--format: unknown value 'svg'", ""},
+        {"curl -n many 10.100.100.100:8080", "--count: 'many' is not a number", ""},
+        {"curl ''", "url: empty value", ""},
+        {"quiz --answers 'one,two'", "--answers: 'one,two' is not a list of answer numbers", ""},
+        {"rules --watch --seconds 0", "--seconds: 0 is out of range: 1 to 86400", ""},
+        {"--tutorial '' run", "--tutorial: empty value", ""},
+        {"explain ''", "step: empty value", ""},
     };
 }
 
@@ -152,6 +179,13 @@ TEST_CASE("bad input: one clear line, exit code 2, and the machine unchanged") {
         expect_rejected(lab, lab.cmd(c.args), c.message, 2, before);
         ++count;
     }
+    int options = 0;
+    for (auto& c : option_value_cases()) {
+        expect_rejected(lab, lab.cmd(c.args), c.message, 2, before);
+        ++options;
+    }
+    CHECK(options >= 20);
+    count += options;
     for (auto& c : tutorial_cases()) {
         const fs::path file = dir / "bad.toml";
         std::ofstream(file, std::ios::trunc) << c.tutorial;
@@ -165,7 +199,12 @@ TEST_CASE("bad input: one clear line, exit code 2, and the machine unchanged") {
         expect_rejected(lab, state + " " + arg + " run", "invalid lab name", 2, before);
         ++count;
     }
-    CHECK(count >= 25);
+    // --lab without its value: said so, whether nothing or the command follows it.
+    expect_rejected(lab, state + " --lab", "--lab: no value given (expected a lab name)", 2, before);
+    expect_rejected(lab, state + " --lab run", "--lab: no value given before the command 'run'", 2, before);
+    expect_rejected(lab, state + " --lab '' run", "--lab: empty value", 2, before);
+    count += 3;
+    CHECK(count >= 50);
 }
 
 TEST_CASE("without root: netlab names the missing privilege, exit code 1, nothing changed") {
