@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "base/error.h"
+#include "netutil/netlink_socket.h"
 #include "netutil/netns.h"
 
 namespace netlab::net {
@@ -180,24 +181,12 @@ ConntrackWatcher::ConntrackWatcher(const std::string& netns, bool updates) : net
 
 std::vector<ConntrackEvent> ConntrackWatcher::read(std::chrono::milliseconds timeout, std::string* raw) {
     std::vector<ConntrackEvent> out;
-    pollfd p{fd_.get(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return out;
-    std::vector<char> buf(1 << 16);
-    for (;;) {
-        ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == ENOBUFS) {
-                lost_ = true;
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            throw Error("read conntrack events in netns " + netns_ + ": " + errno_text(errno));
-        }
-        if (raw) raw->append(buf.data(), static_cast<size_t>(n));
-        auto ev = decode_conntrack_messages(buf.data(), static_cast<size_t>(n));
-        out.insert(out.end(), std::make_move_iterator(ev.begin()), std::make_move_iterator(ev.end()));
-    }
+    drain_datagrams(fd_.get(), timeout, 1 << 16, lost_, "conntrack events in netns " + netns_,
+                    [&](const char* data, size_t n) {
+                        if (raw) raw->append(data, n);
+                        auto ev = decode_conntrack_messages(data, n);
+                        out.insert(out.end(), std::make_move_iterator(ev.begin()), std::make_move_iterator(ev.end()));
+                    });
     return out;
 }
 

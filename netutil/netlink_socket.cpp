@@ -1,11 +1,14 @@
 #include "netutil/netlink_socket.h"
 
 #include <linux/netlink.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "base/error.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -66,6 +69,41 @@ NetlinkAck read_ack(const nlmsghdr* nlh) {
         off += NLA_ALIGN(nla->nla_len);
     }
     return ack;
+}
+
+void send_to_kernel(int fd, std::vector<iovec>& iov, const std::string& what) {
+    sockaddr_nl snl{};
+    snl.nl_family = AF_NETLINK;
+    msghdr msg{};
+    msg.msg_name = &snl;
+    msg.msg_namelen = sizeof snl;
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = iov.size();
+    ssize_t sent;
+    do {
+        sent = ::sendmsg(fd, &msg, 0);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) throw Error(errno_text(errno) + " (send " + what + ")");
+}
+
+void drain_datagrams(int fd, std::chrono::milliseconds timeout, size_t buffer_bytes, bool& lost,
+                     const std::string& what, const std::function<void(const char*, size_t)>& each) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return;
+    std::vector<char> buf(buffer_bytes);
+    for (;;) {
+        ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == ENOBUFS) {
+                lost = true;
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            throw Error("read " + what + ": " + errno_text(errno));
+        }
+        each(buf.data(), static_cast<size_t>(n));
+    }
 }
 
 }  // namespace netlab::net

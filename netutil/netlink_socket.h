@@ -3,9 +3,14 @@
 // kernel explain a refusal, and the reading of an error reply with that explanation (extended ACK).
 #pragma once
 
+#include <sys/uio.h>
+
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 struct nlmsghdr;
 
@@ -29,5 +34,15 @@ struct NetlinkAck {
 // Reads an NLMSG_ERROR message (the caller checked nlmsg_type and that nlmsg_len bytes are there).
 // A message too short to hold an nlmsgerr reads as error EBADMSG.
 NetlinkAck read_ack(const nlmsghdr* nlh);
+
+// Sends the buffers as one datagram to the kernel (sendmsg to pid 0), again after EINTR; throws Error
+// "<errno text> (send <what>)".
+void send_to_kernel(int fd, std::vector<iovec>& iov, const std::string& what);
+
+// Waits up to `timeout` for a multicast group's datagrams, then hands each datagram already queued to
+// `each` without waiting further. Sets `lost` when the kernel dropped some (ENOBUFS: the receive buffer
+// was full). Throws Error "read <what>: <errno text>" on any other failure.
+void drain_datagrams(int fd, std::chrono::milliseconds timeout, size_t buffer_bytes, bool& lost,
+                     const std::string& what, const std::function<void(const char*, size_t)>& each);
 
 }  // namespace netlab::net

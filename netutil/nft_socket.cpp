@@ -61,18 +61,7 @@ void send_batch(mnl_socket* nl, nftnl_batch* b, size_t messages) {
     // One ACK (nlmsgerr with the capped header) per message, plus room for extended ACKs.
     grow_socket_buffers(fd, total + (1 << 16), messages * 1024 + (1 << 16));
 
-    sockaddr_nl snl{};
-    snl.nl_family = AF_NETLINK;
-    msghdr msg{};
-    msg.msg_name = &snl;
-    msg.msg_namelen = sizeof snl;
-    msg.msg_iov = iov.data();
-    msg.msg_iovlen = iov.size();
-    ssize_t sent;
-    do {
-        sent = ::sendmsg(fd, &msg, 0);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0) throw Error(errno_text(errno) + " (send the netlink batch of " + std::to_string(total) + " bytes)");
+    send_to_kernel(fd, iov, "the netlink batch of " + std::to_string(total) + " bytes");
 }
 
 std::vector<NetlinkAck> read_acks(mnl_socket* nl, size_t expected) {

@@ -25,6 +25,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "netutil/netlink_socket.h"
 #include "netutil/netns.h"
 
 // Newer than Debian 12's uapi header (which ends at NFTA_TRACE_PAD = 17); Linux 6.x include/uapi.
@@ -203,18 +204,7 @@ void run_batch(mnl_socket* nl, nftnl_batch* b, const std::vector<std::string>& w
     const int fd = mnl_socket_get_fd(nl);
     std::vector<iovec> iov(static_cast<size_t>(nftnl_batch_iovec_len(b)));
     nftnl_batch_iovec(b, iov.data(), static_cast<uint32_t>(iov.size()));
-    sockaddr_nl snl{};
-    snl.nl_family = AF_NETLINK;
-    msghdr msg{};
-    msg.msg_name = &snl;
-    msg.msg_namelen = sizeof snl;
-    msg.msg_iov = iov.data();
-    msg.msg_iovlen = iov.size();
-    ssize_t sent;
-    do {
-        sent = ::sendmsg(fd, &msg, 0);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0) throw Error(errno_text(errno) + " (send netlink batch)");
+    send_to_kernel(fd, iov, "netlink batch");
     std::vector<char> buf(1 << 16);
     size_t acks = 0;
     std::string first_error;
@@ -404,25 +394,12 @@ TraceListener::TraceListener(const std::string& netns) : netns_(netns) {
 
 std::vector<TraceEvent> TraceListener::read(std::chrono::milliseconds timeout, std::string* raw) {
     std::vector<TraceEvent> out;
-    std::vector<char> buf(1 << 17);
-    pollfd p{fd_.get(), POLLIN, 0};
-    int pr = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    if (pr <= 0) return out;
-    for (;;) {
-        ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == ENOBUFS) {
-                lost_ = true;
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            throw Error("read trace events in netns " + netns_ + ": " + errno_text(errno));
-        }
-        if (raw) raw->append(buf.data(), static_cast<size_t>(n));
-        auto ev = decode_trace_messages(buf.data(), static_cast<size_t>(n));
-        out.insert(out.end(), std::make_move_iterator(ev.begin()), std::make_move_iterator(ev.end()));
-    }
+    drain_datagrams(fd_.get(), timeout, 1 << 17, lost_, "trace events in netns " + netns_,
+                    [&](const char* data, size_t n) {
+                        if (raw) raw->append(data, n);
+                        auto ev = decode_trace_messages(data, n);
+                        out.insert(out.end(), std::make_move_iterator(ev.begin()), std::make_move_iterator(ev.end()));
+                    });
     return out;
 }
 
