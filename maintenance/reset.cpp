@@ -14,6 +14,7 @@
 #include "netutil/netns.h"
 #include "steps/netns.h"
 #include "steps/pod.h"
+#include "steps/register.h"
 
 namespace netlab::maintenance {
 
@@ -181,8 +182,8 @@ void ResetLab::sweep_files(bool journal_read) {
                                       [](const std::string& n) { return net::netns_exists(n); });
     bool removed = false;
     for (auto& n : targets) removed = sweep_dir(kEtcNetns / n) || removed;
-    std::error_code ec;
-    if (removed && fs::is_empty(kEtcNetns, ec) && ::rmdir(kEtcNetns.c_str()) == 0)
+    // Only a /etc/netns that netlab made (it carries netlab's mark) and that is empty now.
+    if (removed && steps::release_etc_netns())
         out_ << "  removed the empty directory " << kEtcNetns.string() << "\n";
 }
 

@@ -264,3 +264,31 @@ TEST_CASE("a /etc/netns that netlab did not make is never removed") {
         CHECK(fs::is_empty("/etc/netns"));
     }
 }
+
+TEST_CASE("reset removes /etc/netns when netlab made it and it is empty, and keeps one netlab did not make") {
+    if (fs::exists("/etc/netns")) return;  // someone's own, or another lab's: the cases below need it absent
+    SUBCASE("made by netlab: reset of a lab whose journal is lost removes it") {
+        TestLab a("rm");
+        REQUIRE(a.run("run --until dns --no-verify").rc == 0);
+        fs::remove(a.state_dir() / a.name() / "journal.toml");
+        auto r = a.run("reset");
+        INFO(r.out);
+        CHECK(r.rc == 0);
+        CHECK(r.out.find("removed the empty directory /etc/netns") != std::string::npos);
+        CHECK_FALSE(fs::exists("/etc/netns"));
+    }
+    SUBCASE("made by someone else: reset leaves it, empty") {
+        REQUIRE(fs::create_directory("/etc/netns"));
+        struct Drop {
+            ~Drop() { std::error_code ec; fs::remove("/etc/netns", ec); }
+        } drop;
+        TestLab a("rk");
+        REQUIRE(a.run("run --until dns --no-verify").rc == 0);
+        fs::remove(a.state_dir() / a.name() / "journal.toml");
+        auto r = a.run("reset");
+        INFO(r.out);
+        CHECK(r.rc == 0);
+        CHECK(fs::exists("/etc/netns"));
+        CHECK(fs::is_empty("/etc/netns"));
+    }
+}
