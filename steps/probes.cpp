@@ -219,36 +219,66 @@ public:
                 std::to_string((timeout_ms_ + 999) / 1000) + " " + url_text_ +
                 " || echo 'no-reply'; done | sed 's/^pod //' | cut -d' ' -f1 | sort | uniq -c"};
     }
-    std::vector<Check> run(Context& ctx) override {
+    // One sample of `count_` new connections and its test against the split.
+    struct Sample {
+        Tally t;
+        std::vector<long> counts;
+        long others = 0, answered = 0;
+        ChiSquare cs;
+        std::string dist;
+        bool complete = false, clean = false;  // clean: every connection went where a backend answers
+    };
+    Sample measure(Context& ctx) const {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds_);
         bool none_expected = split_.none > 0;
-        Tally t = send_requests(ctx.names.ns(from_), url_, count_, std::chrono::milliseconds(timeout_ms_), deadline,
-                                !none_expected);
-        std::vector<long> counts;
-        long others = t.sent - t.failed, answered = 0;
-        for (auto& p : pods_) counts.push_back(t.seen.count(p) ? t.seen[p] : 0);
-        for (long x : counts) answered += x;
-        others -= answered;
-        std::string dist = distribution(counts, others, t);
+        Sample m;
+        m.t = send_requests(ctx.names.ns(from_), url_, count_, std::chrono::milliseconds(timeout_ms_), deadline,
+                            !none_expected);
+        m.others = m.t.sent - m.t.failed;
+        for (auto& p : pods_) m.counts.push_back(m.t.seen.count(p) ? m.t.seen[p] : 0);
+        for (long x : m.counts) m.answered += x;
+        m.others -= m.answered;
+        m.dist = distribution(m.counts, m.others, m.t);
+        m.complete = m.t.sent == count_;
+        m.clean = (none_expected || m.t.failed == 0) && m.others == 0;
+        if (m.answered >= 2) m.cs = chi_square_split(m.counts, m.t.failed, split_);
+        return m;
+    }
+
+    std::vector<Check> run(Context& ctx) override {
+        bool none_expected = split_.none > 0;
+        Sample m = measure(ctx);
         Check c;
         c.what = describe(ctx.names);
-        if (answered < 2) {
+        if (m.answered < 2) {
             c.ok = false;
             c.expected = "replies from " + std::to_string(pods_.size()) + " pods";
-            c.observed = dist + (t.first_error.empty() ? "" : " (" + t.first_error + ")");
+            c.observed = m.dist + (m.t.first_error.empty() ? "" : " (" + m.t.first_error + ")");
             return {c};
         }
-        ChiSquare cs = chi_square_split(counts, t.failed, split_);
-        const std::string test = chi_square_text(cs);
-        bool complete = t.sent == count_;
-        c.ok = (none_expected || t.failed == 0) && others == 0 && complete && cs.p_value >= kBalanceAlpha;
+        // A fair split lands below the threshold 1 time in 1000: with twenty labs of two such checks
+        // each, someone would see a false alarm every few workshops. A sample that fails only the
+        // test is therefore measured again, and the second sample decides; a real skew fails both.
+        std::string first;
+        if (m.clean && m.complete && m.cs.p_value < kBalanceAlpha) {
+            first = "a first sample (" + m.dist + "; " + chi_square_text(m.cs) +
+                    ") was below the threshold, which a fair split also does 1 time in 1000; this second sample "
+                    "decided";
+            long retried = m.t.retried;
+            m = measure(ctx);
+            m.t.retried += retried;
+            if (m.answered < 2) m.cs = ChiSquare{};
+        }
+        const std::string test = chi_square_text(m.cs);
+        c.ok = m.clean && m.complete && m.answered >= 2 && m.cs.p_value >= kBalanceAlpha;
         c.expected = std::to_string(count_) + (none_expected ? " connections, " : " replies, ") + split_text() +
                      " (" + threshold_text() + ")";
-        c.observed = std::to_string(t.sent) + " sent: " + dist + "; " + test;
-        if (!c.ok && t.failed && !none_expected) c.observed += " (first failure: " + t.first_error + ")";
-        c.note = "measured: " + dist + "; " + test + "; " + (cs.p_value >= kBalanceAlpha ? "passes" : "fails") + " (" +
-                 threshold_text() + ")";
-        if (t.retried) c.note += "\n" + retried_text(t.retried);
+        c.observed = std::to_string(m.t.sent) + " sent: " + m.dist + "; " + test;
+        if (!c.ok && m.t.failed && !none_expected) c.observed += " (first failure: " + m.t.first_error + ")";
+        c.note = "measured: " + m.dist + "; " + test + "; " + (m.cs.p_value >= kBalanceAlpha ? "passes" : "fails") +
+                 " (" + threshold_text() + ")";
+        if (!first.empty()) c.note += "\n" + first;
+        if (m.t.retried) c.note += "\n" + retried_text(m.t.retried);
         return {c};
     }
 

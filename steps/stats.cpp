@@ -103,7 +103,7 @@ ChiSquare chi_square_uniform(const std::vector<long>& observed) {
 }
 
 std::string p_value_text(double p) {
-    if (p < 0.0005) return "p < 0.001";
+    if (p < kBalanceAlpha) return "p < 0.001";
     char buf[32];
     std::snprintf(buf, sizeof buf, "p = %.3f", p);
     return buf;
@@ -116,6 +116,9 @@ std::string chi_square_text(const ChiSquare& cs) {
     return buf + p_value_text(cs.p_value);
 }
 
-std::string threshold_text() { return "the check passes when p >= 0.001: a fair split fails it 1 time in 1000"; }
+std::string threshold_text() {
+    return "the check passes when p >= 0.001; below that a second sample decides, so a fair split fails it about "
+           "once in a million";
+}
 
 }  // namespace netlab::steps

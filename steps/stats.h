@@ -39,11 +39,11 @@ double chi_square_sf(double x, int df);
 // The significance level the balance probes use: a fair split is rejected 1 time in 1000.
 constexpr double kBalanceAlpha = 0.001;
 
-// "p = 0.274", or "p < 0.001" when it rounds to nothing at three places.
+// "p = 0.274", or "p < 0.001" below the balance probes' threshold.
 std::string p_value_text(double p);
 // "chi-square 1.20 with 1 degree of freedom, p = 0.274"
 std::string chi_square_text(const ChiSquare& cs);
-// "the check passes when p >= 0.001: a fair split fails it 1 time in 1000"
+// "the check passes when p >= 0.001; below that a second sample decides, ..."
 std::string threshold_text();
 
 }  // namespace netlab::steps

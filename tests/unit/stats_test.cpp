@@ -152,6 +152,7 @@ TEST_CASE("p-values and the threshold are written for a person") {
     CHECK(p_value_text(0.0) == "p < 0.001");
     CHECK(p_value_text(0.0004) == "p < 0.001");
     CHECK(p_value_text(0.0011) == "p = 0.001");
+    CHECK(p_value_text(0.00053) == "p < 0.001");  // below the threshold: never printed as 0.001
     ChiSquare one{1.2, 1, 0.2733};
     CHECK(chi_square_text(one) == "chi-square 1.20 with 1 degree of freedom, p = 0.273");
     ChiSquare three{30.0, 3, 1e-6};
