@@ -12,34 +12,10 @@
 #include <vector>
 
 #include "base/error.h"
+#include "rules/words.h"
 
 namespace netlab::kube {
 namespace {
-
-// Splits a rule line into words; a double-quoted word keeps its spaces (quotes removed).
-std::vector<std::string> words(const std::string& line) {
-    std::vector<std::string> out;
-    size_t i = 0;
-    while (i < line.size()) {
-        if (line[i] == ' ') {
-            ++i;
-            continue;
-        }
-        std::string w;
-        if (line[i] == '"') {
-            size_t e = line.find('"', i + 1);
-            w = line.substr(i + 1, e - i - 1);
-            i = e + 1;
-        } else {
-            size_t e = line.find(' ', i);
-            if (e == std::string::npos) e = line.size();
-            w = line.substr(i, e - i);
-            i = e;
-        }
-        out.push_back(w);
-    }
-    return out;
-}
 
 // xtables_save_string: bare when only [A-Za-z0-9_-], else quoted with \ before " \ '.
 std::string save_string(const std::string& v) {
@@ -136,7 +112,7 @@ std::string save_target(const std::string& target, const std::vector<std::string
 }
 
 std::string save_rule(const std::string& line) {
-    auto w = words(line);
+    auto w = rules::split_words(line);  // the restore text quotes as a shell does
     std::string chain = w.at(1);
     std::string src, dst, proto, target;
     bool src_not = false, dst_not = false;
